@@ -1,0 +1,1 @@
+"""Adapters: implementations of the domain's ports, one package per technology."""

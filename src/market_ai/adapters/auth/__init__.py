@@ -1,0 +1,1 @@
+"""Identity adapters: bearer-token verifiers behind the TokenVerifier port."""

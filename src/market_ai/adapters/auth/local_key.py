@@ -1,0 +1,75 @@
+"""Development identity: RS256 tokens signed by a key kept in the data directory.
+
+It lets a newcomer use the API with no identity provider; production refuses to start
+without one (see Settings), so this never guards real users.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Final
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from market_ai.domain.errors import Unauthenticated
+
+ISSUER: Final = "market-ai-local"
+KEY_FILE: Final = "local-signing-key.pem"
+
+
+def load_or_create_key(data_dir: Path) -> rsa.RSAPrivateKey:
+    """Read the local signing key, creating it (mode 0600) on first use."""
+    path = data_dir / KEY_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+        return key
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(loaded, rsa.RSAPrivateKey):
+        raise TypeError(f"{path} does not hold an RSA private key")
+    return loaded
+
+
+class LocalKeyTokens:
+    """Issues and verifies development tokens with the local key."""
+
+    def __init__(self, data_dir: Path, leeway_seconds: int = 30) -> None:
+        self._key = load_or_create_key(data_dir)
+        self._public = self._key.public_key()
+        self._leeway = leeway_seconds
+
+    def issue(self, user_id: str, ttl: timedelta = timedelta(hours=12)) -> str:
+        """Sign a token whose subject is `user_id`."""
+        now = datetime.now(UTC)
+        claims = {"sub": user_id, "iss": ISSUER, "iat": now, "nbf": now, "exp": now + ttl}
+        return jwt.encode(claims, self._key, algorithm="RS256")
+
+    async def verify(self, token: str) -> str:
+        """Check signature (RS256 only), issuer and times; return the subject."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._public,
+                algorithms=["RS256"],
+                issuer=ISSUER,
+                leeway=self._leeway,
+                options={"require": ["exp", "sub", "iss"]},
+            )
+        except jwt.PyJWTError as error:
+            raise Unauthenticated(f"invalid token: {error}") from None
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject:
+            raise Unauthenticated("invalid token: no subject")
+        return subject

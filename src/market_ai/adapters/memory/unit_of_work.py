@@ -1,0 +1,50 @@
+"""In-memory unit of work over a process-wide store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Self
+from uuid import UUID
+
+from market_ai.adapters.memory.campaigns import InMemoryCampaignRepository
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from market_ai.domain.campaigns import Campaign
+
+
+@dataclass
+class InMemoryStore:
+    """What the in-memory adapters hold; one per container, shared by its units of work."""
+
+    campaigns: dict[UUID, Campaign] = field(default_factory=dict)
+
+
+class InMemoryUnitOfWork:
+    """Stages writes and applies them all at commit, so a failed use case leaves no trace."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self.store = store
+        self.campaigns = InMemoryCampaignRepository(store)
+        self.committed = False
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.rollback()
+
+    async def commit(self) -> None:
+        """Apply every staged write (no await inside: atomic for the event loop)."""
+        self.campaigns.commit()
+        self.committed = True
+
+    async def rollback(self) -> None:
+        """Discard what was not committed."""
+        self.campaigns.rollback()

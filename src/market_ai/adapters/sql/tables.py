@@ -1,0 +1,53 @@
+"""Table definitions (SQLAlchemy Core): the shape of the data, shared by queries and migrations."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Date,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
+
+from market_ai.adapters.sql.types import UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("owner_id", String(255), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    # Money as integer hundredths: exact on every backend, no float, no driver quirks.
+    Column("budget_minor", BigInteger(), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("starts_on", Date(), nullable=True),
+    Column("ends_on", Date(), nullable=True),
+    Column("audience", Text(), nullable=True),
+    Column("brief", Text(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("version", Integer(), nullable=False),
+    CheckConstraint("budget_minor >= 0", name="budget_non_negative"),
+    CheckConstraint("ends_on IS NULL OR starts_on IS NULL OR ends_on >= starts_on", name="flight"),
+    CheckConstraint("version >= 1", name="version_positive"),
+    Index("ix_campaigns_owner_created", "owner_id", "created_at"),
+)

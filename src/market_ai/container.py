@@ -1,0 +1,96 @@
+"""The composition root: the only place where settings choose adapters."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from dependency_injector import containers, providers
+
+from market_ai.adapters.auth.local_key import LocalKeyTokens
+from market_ai.adapters.memory.probe import InMemoryHealthProbe
+from market_ai.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
+from market_ai.adapters.sql.engine import create_engine, prepare_database
+from market_ai.adapters.sql.probe import SqlHealthProbe
+from market_ai.adapters.sql.unit_of_work import SqlUnitOfWork
+from market_ai.domain.campaign_service import CampaignService
+from market_ai.domain.clock import SystemClock
+from market_ai.domain.health import HealthService
+from market_ai.settings import Settings, SettingsError, load_settings
+
+StorageKind = Literal["sql", "memory"]
+IdentityKind = Literal["local", "clerk"]
+
+
+def storage_kind(settings: Settings) -> StorageKind:
+    """`memory://` keeps everything in the process; any other URL goes through SQLAlchemy."""
+    return "memory" if settings.database_url == "memory://" else "sql"
+
+
+def identity_kind(settings: Settings) -> IdentityKind:
+    """A configured identity provider wins; otherwise the local development key."""
+    return "clerk" if settings.identity_provider_configured else "local"
+
+
+def _clerk_not_available(settings: Settings) -> LocalKeyTokens:
+    _ = settings
+    raise SettingsError(
+        "invalid setting CLERK_DOMAIN: Clerk token verification is not part of this release yet"
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    """Settings -> resources -> adapters -> services. Nothing is built until asked for."""
+
+    settings = providers.Singleton(load_settings)
+    clock = providers.Singleton(SystemClock)
+
+    storage = providers.Callable(storage_kind, settings)
+    memory_store = providers.Singleton(InMemoryStore)
+    engine = providers.Singleton(create_engine, settings)
+
+    unit_of_work = providers.Selector(
+        storage,
+        sql=providers.Factory(SqlUnitOfWork, engine),
+        memory=providers.Factory(InMemoryUnitOfWork, memory_store),
+    )
+    database_probe = providers.Selector(
+        storage,
+        sql=providers.Singleton(SqlHealthProbe, engine),
+        memory=providers.Singleton(InMemoryHealthProbe),
+    )
+
+    token_verifier = providers.Selector(
+        providers.Callable(identity_kind, settings),
+        local=providers.Singleton(
+            LocalKeyTokens,
+            data_dir=settings.provided.data_dir,
+            leeway_seconds=settings.provided.auth_leeway_seconds,
+        ),
+        clerk=providers.Singleton(_clerk_not_available, settings),
+    )
+
+    campaign_service = providers.Factory(
+        CampaignService, unit_of_work=unit_of_work.provider, clock=clock
+    )
+    health_service = providers.Factory(HealthService, probes=providers.List(database_probe))
+
+
+def build_container(settings: Settings | None = None) -> Container:
+    """Make a container, from the environment unless `settings` is given."""
+    container = Container()
+    if settings is not None:
+        container.settings.override(providers.Object(settings))
+    return container
+
+
+async def start(container: Container) -> None:
+    """Open what the chosen adapters need (pools, schema); call once before serving."""
+    container.settings()
+    if container.storage() == "sql":
+        await prepare_database(container.engine())
+
+
+async def stop(container: Container) -> None:
+    """Close pools and clients opened by `start`; safe to call twice."""
+    if container.storage() == "sql":
+        await container.engine().dispose()

@@ -1,0 +1,103 @@
+"""Ports: what the use cases need from the outside world, as structural Protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from types import TracebackType
+from typing import Protocol, Self
+from uuid import UUID
+
+from market_ai.domain.campaigns import Campaign, CampaignStatus, Channel
+
+
+class Clock(Protocol):
+    """Where `now` comes from."""
+
+    def now(self) -> datetime:
+        """Return the current UTC time."""
+        ...
+
+    def today(self) -> date:
+        """Return the current UTC date."""
+        ...
+
+
+class CampaignRepository(Protocol):
+    """Campaign storage, always scoped by owner: a foreign id reads as absent."""
+
+    async def add(self, campaign: Campaign) -> None:
+        """Store a new campaign."""
+        ...
+
+    async def get(self, owner_id: str, campaign_id: UUID) -> Campaign | None:
+        """Return the owner's campaign, or None."""
+        ...
+
+    async def list(
+        self,
+        owner_id: str,
+        *,
+        offset: int,
+        limit: int,
+        status: CampaignStatus | None = None,
+        channel: Channel | None = None,
+    ) -> tuple[Sequence[Campaign], int]:
+        """Return one page of the owner's campaigns, newest first, and the total count."""
+        ...
+
+    async def save(self, campaign: Campaign) -> bool:
+        """Store `campaign` if the stored version is `campaign.version - 1`; False if not."""
+        ...
+
+    async def delete(self, owner_id: str, campaign_id: UUID) -> bool:
+        """Remove the owner's campaign; False if there was none."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One atomic piece of work: writes through its repositories commit or roll back together."""
+
+    campaigns: CampaignRepository
+
+    async def __aenter__(self) -> Self:
+        """Begin the unit of work."""
+        ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """End it, rolling back whatever was not committed."""
+        ...
+
+    async def commit(self) -> None:
+        """Make the writes durable."""
+        ...
+
+    async def rollback(self) -> None:
+        """Discard the writes."""
+        ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class HealthProbe(Protocol):
+    """A dependency readiness depends on; `check` raises when it cannot answer."""
+
+    name: str
+
+    async def check(self) -> None:
+        """Return when the dependency answered; raise otherwise."""
+        ...
+
+
+class TokenVerifier(Protocol):
+    """Turns a bearer token into a user id; raises Unauthenticated when it cannot."""
+
+    async def verify(self, token: str) -> str:
+        """Return the token's subject (the user id)."""
+        ...

@@ -1,0 +1,1 @@
+"""Entrypoints: HTTP app, worker and CLI; they translate, the domain decides."""

@@ -1,0 +1,98 @@
+"""`market-ai`: the operator's commands (serve, token, ...)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Final
+
+from market_ai.logging import configure_logging
+from market_ai.settings import Settings, SettingsError, load_settings
+
+APP_FACTORY: Final = "market_ai.entrypoints.http.app:create_app()"
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the HTTP app under Hypercorn; workers > 1 are separate processes."""
+    from hypercorn.config import Config  # noqa: PLC0415 - only this command needs it
+    from hypercorn.run import run  # noqa: PLC0415
+
+    config = Config.from_toml(args.config) if args.config else Config()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    if args.host or args.port or not args.config:
+        config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    if args.workers is not None:
+        config.workers = args.workers
+    elif not args.config:
+        config.workers = 1
+    # Hypercorn runs a single worker in this process (0) rather than spawning one.
+    config.workers = 0 if config.workers == 1 else config.workers
+    config.application_path = APP_FACTORY
+    config.accesslog = None  # the app logs one structured line per request
+    config.errorlog = logging.getLogger("hypercorn.error")  # through our structured handler
+    config.graceful_timeout = args.graceful_timeout
+    print(f"market-ai serving on http://{config.bind[0]} ({settings.app_env})", file=sys.stderr)  # noqa: T201
+    return run(config)
+
+
+def _token(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a development token for `--user`; refuses where a real identity provider rules."""
+    if settings.identity_provider_configured:
+        print(  # noqa: T201
+            "market-ai: an identity provider is configured (CLERK_*); get tokens from it",
+            file=sys.stderr,
+        )
+        return 2
+    from market_ai.adapters.auth.local_key import LocalKeyTokens  # noqa: PLC0415
+
+    tokens = LocalKeyTokens(settings.data_dir)
+    print(tokens.issue(args.user, ttl=timedelta(hours=args.hours)))  # noqa: T201
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="market-ai",
+        description="Backend of a marketing-AI dashboard. Settings come from the environment.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP API under Hypercorn")
+    serve.add_argument("--host", help="address to bind (default $HOST, then 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default $PORT, then 8000)")
+    serve.add_argument("--workers", type=int, help="worker processes (default 1)")
+    serve.add_argument("--config", help="a Hypercorn TOML file (e.g. deploy/hypercorn.toml)")
+    serve.add_argument(
+        "--graceful-timeout",
+        type=float,
+        default=25.0,
+        help="seconds in-flight requests get on SIGTERM (default 25, inside Render's 30)",
+    )
+    serve.set_defaults(handler=_serve)
+
+    token = commands.add_parser("token", help="print a development bearer token")
+    token.add_argument("--user", required=True, help="user id to put in the token's sub")
+    token.add_argument("--hours", type=float, default=12.0, help="lifetime (default 12)")
+    token.set_defaults(handler=_token)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, load settings (failing with one line naming the variable), run."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"market-ai: {error}", file=sys.stderr)  # noqa: T201
+        return 2
+    configure_logging(settings.log_level, json=settings.json_logs)
+    handler: Callable[[argparse.Namespace, Settings], int] = args.handler
+    return handler(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

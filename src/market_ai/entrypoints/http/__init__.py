@@ -1,0 +1,1 @@
+"""The HTTP shell: a Litestar app assembled from controllers around the container."""

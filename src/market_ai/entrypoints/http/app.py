@@ -1,0 +1,68 @@
+"""`create_app(container)`: assembles the Litestar app; holds no rules of its own."""
+
+from __future__ import annotations
+
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+
+from market_ai.container import Container, build_container
+from market_ai.entrypoints.http.auth import BearerAuthMiddleware
+from market_ai.entrypoints.http.controllers.campaigns import CampaignController
+from market_ai.entrypoints.http.controllers.health import HealthController
+from market_ai.entrypoints.http.dependencies import dependencies, lifespan
+from market_ai.entrypoints.http.problems import EXCEPTION_HANDLERS
+from market_ai.entrypoints.http.request_context import request_context_middleware
+from market_ai.logging import configure_logging
+from market_ai.settings import Settings
+
+EXPOSED_HEADERS = ["X-Total-Count", "X-Page-Number", "Location", "Retry-After", "X-Request-ID"]
+
+
+def _cors(settings: Settings) -> CORSConfig | None:
+    if not settings.allowed_origins:
+        return None
+    return CORSConfig(
+        allow_origins=settings.allowed_origins,
+        allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS", "HEAD"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+        allow_credentials=True,
+        expose_headers=EXPOSED_HEADERS,
+        max_age=600,
+    )
+
+
+def create_app(container: Container | None = None) -> Litestar:
+    """Build the ASGI app around `container`.
+
+    With no container this is a process entrypoint (Hypercorn's `create_app()`): settings
+    come from the environment and logging is configured here.
+    """
+    if container is None:
+        container = build_container()
+        settings = container.settings()
+        configure_logging(settings.log_level, json=settings.json_logs)
+    settings = container.settings()
+    api = Router(
+        path="/api",
+        route_handlers=[CampaignController],
+        middleware=[DefineMiddleware(BearerAuthMiddleware)],
+        security=[{"BearerToken": []}],
+    )
+    openapi = (
+        None
+        if settings.is_production
+        else OpenAPIConfig(title="market-ai", version=settings.app_version, path="/schema")
+    )
+    return Litestar(
+        route_handlers=[HealthController, api],
+        dependencies=dependencies(container),
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=[lifespan(container)],
+        middleware=[request_context_middleware],
+        cors_config=_cors(settings),
+        openapi_config=openapi,
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )

@@ -1,0 +1,75 @@
+"""Campaign routes: translate HTTP to CampaignService calls and back."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.params import Parameter
+
+from market_ai.domain.campaign_service import PER_PAGE_MAX, CampaignService
+from market_ai.domain.campaigns import CampaignStatus, Channel
+from market_ai.entrypoints.http.schemas import CampaignCreate, CampaignOut, CampaignUpdate
+
+PageNumber = Annotated[int, Parameter(ge=1, le=1_000_000, description="1-based page number")]
+PerPage = Annotated[int, Parameter(ge=1, le=PER_PAGE_MAX, description="items per page")]
+
+
+class CampaignController(Controller):
+    """The signed-in user's campaigns; another user's id reads as 404."""
+
+    path = "/campaigns"
+    tags = ["campaigns"]  # noqa: RUF012 - Litestar reads this class attribute
+
+    @get("/")
+    async def list_campaigns(
+        self,
+        campaigns: CampaignService,
+        user_id: str,
+        page: PageNumber = 1,
+        per_page: PerPage = 20,
+        status: CampaignStatus | None = None,
+        channel: Channel | None = None,
+    ) -> Response[list[CampaignOut]]:
+        """Newest first; X-Total-Count and X-Page-Number tell the client where it is."""
+        result = await campaigns.list(
+            user_id, page=page, per_page=per_page, status=status, channel=channel
+        )
+        return Response(
+            [CampaignOut.of(c) for c in result.items],
+            headers={"X-Total-Count": str(result.total), "X-Page-Number": str(result.page)},
+        )
+
+    @post("/")
+    async def create_campaign(
+        self, campaigns: CampaignService, user_id: str, data: CampaignCreate
+    ) -> Response[CampaignOut]:
+        """201 with Location pointing at the new campaign."""
+        campaign = await campaigns.create(user_id, data.to_domain())
+        return Response(
+            CampaignOut.of(campaign),
+            status_code=201,
+            headers={"Location": f"/api/campaigns/{campaign.id}"},
+        )
+
+    @get("/{campaign_id:uuid}")
+    async def get_campaign(
+        self, campaigns: CampaignService, user_id: str, campaign_id: UUID
+    ) -> CampaignOut:
+        """One campaign."""
+        return CampaignOut.of(await campaigns.get(user_id, campaign_id))
+
+    @patch("/{campaign_id:uuid}")
+    async def update_campaign(
+        self, campaigns: CampaignService, user_id: str, campaign_id: UUID, data: CampaignUpdate
+    ) -> CampaignOut:
+        """Change some fields; status moves must follow the lifecycle."""
+        return CampaignOut.of(await campaigns.update(user_id, campaign_id, data.to_domain()))
+
+    @delete("/{campaign_id:uuid}")
+    async def delete_campaign(
+        self, campaigns: CampaignService, user_id: str, campaign_id: UUID
+    ) -> None:
+        """Remove the campaign (204)."""
+        await campaigns.delete(user_id, campaign_id)

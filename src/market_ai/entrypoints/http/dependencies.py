@@ -1,0 +1,50 @@
+"""Typed providers that hand container-built services to route handlers, and the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Request
+from litestar.di import Provide
+
+from market_ai.container import Container, start, stop
+from market_ai.domain.campaign_service import CampaignService
+from market_ai.domain.health import HealthService
+
+
+def dependencies(container: Container) -> dict[str, Provide]:
+    """One `Provide` per service; each call builds a fresh, cheap service object."""
+
+    def campaign_service() -> CampaignService:
+        return container.campaign_service()
+
+    def health_service() -> HealthService:
+        return container.health_service()
+
+    return {
+        "campaigns": Provide(campaign_service, sync_to_thread=False),
+        "health": Provide(health_service, sync_to_thread=False),
+        "user_id": Provide(current_user, sync_to_thread=False),
+    }
+
+
+def current_user(request: Request[str, Any, Any]) -> str:
+    """The authenticated user's id (set by BearerAuthMiddleware)."""
+    return request.user
+
+
+def lifespan(container: Container) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """Open the container's pools when the app starts and close them when it stops."""
+
+    @asynccontextmanager
+    async def run(app: Litestar) -> AsyncIterator[None]:
+        await start(container)
+        app.state["token_verifier"] = container.token_verifier()
+        try:
+            yield
+        finally:
+            await stop(container)
+
+    return run
