@@ -7,6 +7,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -50,4 +51,29 @@ campaigns = Table(
     CheckConstraint("ends_on IS NULL OR starts_on IS NULL OR ends_on >= starts_on", name="flight"),
     CheckConstraint("version >= 1", name="version_positive"),
     Index("ix_campaigns_owner_created", "owner_id", "created_at"),
+)
+
+campaign_metrics = Table(
+    "campaign_metrics",
+    metadata,
+    Column(
+        "campaign_id",
+        Uuid(),
+        ForeignKey("campaigns.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("day", Date(), primary_key=True),
+    Column("impressions", BigInteger(), nullable=False),
+    Column("clicks", BigInteger(), nullable=False),
+    Column("conversions", BigInteger(), nullable=False),
+    # Money in micro-units (1e-6), as ad platforms export it (cost_micros): exact, no float.
+    Column("spend_micros", BigInteger(), nullable=False),
+    Column("revenue_micros", BigInteger(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    CheckConstraint(
+        "impressions >= 0 AND clicks >= 0 AND conversions >= 0"
+        " AND spend_micros >= 0 AND revenue_micros >= 0",
+        name="non_negative",
+    ),
+    CheckConstraint("clicks <= impressions", name="clicks_within_impressions"),
 )
