@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
-from tests.servers import PostgresServer, RedisServer
 
 from market_ai.adapters.auth.local_key import LocalKeyTokens
 from market_ai.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
 from market_ai.container import Container, build_container
 from market_ai.entrypoints.http.app import create_app
 from market_ai.settings import Settings
+from tests.servers import PostgresServer, RedisServer
 
 
 def make_settings(data_dir: Path, **values: object) -> Settings:

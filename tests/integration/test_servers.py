@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 import redis
+
 from tests.servers import PostgresServer, RedisServer
 
 

@@ -26,6 +26,8 @@ KNOWN_SETTINGS = frozenset(
         "NODE_ENV",  # alias of APP_ENV, kept for operators of the origin deployment
         "APP_VERSION",
         "LOG_LEVEL",
+        "LOG_FORMAT",
+        "HOST",
         "PORT",
         "MARKET_AI_DATA_DIR",
         "DATABASE_URL",

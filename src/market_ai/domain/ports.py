@@ -58,7 +58,10 @@ class CampaignRepository(Protocol):
 class UnitOfWork(Protocol):
     """One atomic piece of work: writes through its repositories commit or roll back together."""
 
-    campaigns: CampaignRepository
+    @property
+    def campaigns(self) -> CampaignRepository:
+        """The campaigns seen and changed by this unit of work."""
+        ...
 
     async def __aenter__(self) -> Self:
         """Begin the unit of work."""
