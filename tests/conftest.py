@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 from dependency_injector import providers
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from market_ai.adapters.auth.local_key import LocalKeyTokens
+from market_ai.adapters.auth.local_key import KEY_FILE, LocalKeyTokens, load_or_create_key
 from market_ai.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
 from market_ai.container import Container, build_container
 from market_ai.entrypoints.http.app import create_app
@@ -23,8 +24,17 @@ def make_settings(data_dir: Path, **values: object) -> Settings:
     return Settings(_env_file=None, data_dir=data_dir, **values)  # type: ignore[arg-type]
 
 
+@pytest.fixture(scope="session")
+def signing_key_pem(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """One development key per run: RSA key generation is the slowest part of app setup."""
+    key_dir = tmp_path_factory.mktemp("signing-key")
+    load_or_create_key(key_dir)
+    return (key_dir / KEY_FILE).read_bytes()
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, signing_key_pem: bytes) -> Settings:
+    (tmp_path / KEY_FILE).write_bytes(signing_key_pem)
     return make_settings(tmp_path)
 
 
@@ -56,7 +66,7 @@ def bearer(tokens: LocalKeyTokens, user: str) -> dict[str, str]:
 
 
 @pytest.fixture
-async def client(container: Container) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+async def client(container: Container) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(create_app(container)) as test_client:
         yield test_client
 

@@ -118,7 +118,19 @@ class Settings(BaseSettings):
     def _lower_env(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("database_url", "redis_url", "openai_base_url", "clerk_domain", mode="before")
+    @field_validator(
+        "database_url",
+        "redis_url",
+        "openai_api_key",
+        "openai_vector_store_id",
+        "openai_base_url",
+        "clerk_secret_key",
+        "clerk_domain",
+        "clerk_jwt_key",
+        "clerk_jwks_url",
+        "sentry_dsn",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

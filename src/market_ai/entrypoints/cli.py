@@ -23,7 +23,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     config = Config.from_toml(args.config) if args.config else Config()
     host = args.host or settings.host
     port = args.port or settings.port
-    if args.host or args.port or not args.config:
+    port_from_env = "port" in settings.model_fields_set  # $PORT wins over a config file's bind
+    if args.host or args.port or port_from_env or not args.config:
         config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     if args.workers is not None:
         config.workers = args.workers

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Litestar, Request
-from litestar.di import Provide
+from litestar.di import Dependency, Provide
 
 from market_ai.container import Container, start, stop
 from market_ai.domain.campaign_service import CampaignService
 from market_ai.domain.health import HealthService
+
+UserId = Annotated[str, Dependency(kind="named")]
+"""The authenticated user's id, injected into handlers that declare `user_id: UserId`."""
 
 
 def dependencies(container: Container) -> dict[str, Provide]:

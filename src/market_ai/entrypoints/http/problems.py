@@ -79,7 +79,7 @@ def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[s
     return problem(status, exc.message, slug=slug, headers=headers)
 
 
-_UNKNOWN_FIELD: Final = re.compile(r"unknown field `([^`]+)`")
+_UNKNOWN_FIELD: Final = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 _AT_PATH: Final = re.compile(r"at `\$\.([^`]+)`")
 
 

@@ -6,14 +6,18 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from market_ai.domain.campaign_service import PER_PAGE_MAX, CampaignService
 from market_ai.domain.campaigns import CampaignStatus, Channel
+from market_ai.entrypoints.http.dependencies import UserId
 from market_ai.entrypoints.http.schemas import CampaignCreate, CampaignOut, CampaignUpdate
 
-PageNumber = Annotated[int, Parameter(ge=1, le=1_000_000, description="1-based page number")]
-PerPage = Annotated[int, Parameter(ge=1, le=PER_PAGE_MAX, description="items per page")]
+PageNumber = Annotated[int, QueryParameter(ge=1, le=1_000_000, description="1-based page number")]
+PerPage = Annotated[int, QueryParameter(ge=1, le=PER_PAGE_MAX, description="items per page")]
+Campaigns = NamedDependency[CampaignService]
+CampaignId = FromPath[UUID]
 
 
 class CampaignController(Controller):
@@ -25,12 +29,12 @@ class CampaignController(Controller):
     @get("/")
     async def list_campaigns(
         self,
-        campaigns: CampaignService,
-        user_id: str,
+        campaigns: Campaigns,
+        user_id: UserId,
         page: PageNumber = 1,
         per_page: PerPage = 20,
-        status: CampaignStatus | None = None,
-        channel: Channel | None = None,
+        status: FromQuery[CampaignStatus | None] = None,
+        channel: FromQuery[Channel | None] = None,
     ) -> Response[list[CampaignOut]]:
         """Newest first; X-Total-Count and X-Page-Number tell the client where it is."""
         result = await campaigns.list(
@@ -43,7 +47,7 @@ class CampaignController(Controller):
 
     @post("/")
     async def create_campaign(
-        self, campaigns: CampaignService, user_id: str, data: CampaignCreate
+        self, campaigns: Campaigns, user_id: UserId, data: JSONBody[CampaignCreate]
     ) -> Response[CampaignOut]:
         """201 with Location pointing at the new campaign."""
         campaign = await campaigns.create(user_id, data.to_domain())
@@ -55,21 +59,25 @@ class CampaignController(Controller):
 
     @get("/{campaign_id:uuid}")
     async def get_campaign(
-        self, campaigns: CampaignService, user_id: str, campaign_id: UUID
+        self, campaigns: Campaigns, user_id: UserId, campaign_id: CampaignId
     ) -> CampaignOut:
         """One campaign."""
         return CampaignOut.of(await campaigns.get(user_id, campaign_id))
 
     @patch("/{campaign_id:uuid}")
     async def update_campaign(
-        self, campaigns: CampaignService, user_id: str, campaign_id: UUID, data: CampaignUpdate
+        self,
+        campaigns: Campaigns,
+        user_id: UserId,
+        campaign_id: CampaignId,
+        data: JSONBody[CampaignUpdate],
     ) -> CampaignOut:
         """Change some fields; status moves must follow the lifecycle."""
         return CampaignOut.of(await campaigns.update(user_id, campaign_id, data.to_domain()))
 
     @delete("/{campaign_id:uuid}")
     async def delete_campaign(
-        self, campaigns: CampaignService, user_id: str, campaign_id: UUID
+        self, campaigns: Campaigns, user_id: UserId, campaign_id: CampaignId
     ) -> None:
         """Remove the campaign (204)."""
         await campaigns.delete(user_id, campaign_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 
 from market_ai.domain.health import HealthService
 
@@ -23,7 +24,7 @@ class HealthController(Controller):
         return {"status": "pass"}
 
     @get("/ready", media_type=HEALTH_JSON, cache=False)
-    async def ready(self, health: HealthService) -> Response[dict[str, Any]]:
+    async def ready(self, health: NamedDependency[HealthService]) -> Response[dict[str, Any]]:
         """503 until every dependency answers, so traffic only reaches a working instance."""
         report = await health.readiness()
         body = {
