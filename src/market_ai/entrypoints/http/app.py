@@ -11,6 +11,7 @@ from market_ai.container import Container, build_container
 from market_ai.entrypoints.http.auth import BearerAuthMiddleware
 from market_ai.entrypoints.http.controllers.campaigns import CampaignController
 from market_ai.entrypoints.http.controllers.health import HealthController
+from market_ai.entrypoints.http.controllers.metrics import MetricsController
 from market_ai.entrypoints.http.dependencies import dependencies, lifespan
 from market_ai.entrypoints.http.problems import EXCEPTION_HANDLERS
 from market_ai.entrypoints.http.request_context import request_context_middleware
@@ -46,7 +47,7 @@ def create_app(container: Container | None = None) -> Litestar:
     settings = container.settings()
     api = Router(
         path="/api",
-        route_handlers=[CampaignController],
+        route_handlers=[CampaignController, MetricsController],
         middleware=[DefineMiddleware(BearerAuthMiddleware)],
         security=[{"BearerToken": []}],
     )
@@ -64,5 +65,6 @@ def create_app(container: Container | None = None) -> Litestar:
         cors_config=_cors(settings),
         openapi_config=openapi,
         request_max_body_size=settings.max_body_bytes,
+        logging_config=None,  # structlog is configured once per process (market_ai.logging)
         debug=False,
     )
