@@ -76,7 +76,7 @@ def check_budget(budget: Decimal | int | str) -> Decimal:
         raise InvalidInput("budget", f"must be less than {BUDGET_MAX}")
     if value != value.quantize(Decimal("0.01")):
         raise InvalidInput("budget", "must have at most 2 decimal places")
-    return value.quantize(Decimal("0.01"))
+    return value.quantize(Decimal("0.01")).copy_abs()  # "-0" is zero, not "-0.00"
 
 
 def check_currency(currency: str) -> str:

@@ -19,6 +19,7 @@ class InMemoryCampaignRepository:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
         self._staged: dict[UUID, Campaign | None] = {}
+        self._added: set[UUID] = set()
 
     def _current(self, campaign_id: UUID) -> Campaign | None:
         if campaign_id in self._staged:
@@ -30,6 +31,7 @@ class InMemoryCampaignRepository:
         if self._current(campaign.id) is not None:
             raise Conflict(f"campaign {campaign.id} already exists")
         self._staged[campaign.id] = campaign
+        self._added.add(campaign.id)
 
     async def get(self, owner_id: str, campaign_id: UUID) -> Campaign | None:
         """Return the owner's campaign, or None."""
@@ -79,10 +81,12 @@ class InMemoryCampaignRepository:
         """Apply staged writes; a row changed by another unit of work since is a Conflict."""
         for campaign_id, campaign in self._staged.items():
             stored = self._store.campaigns.get(campaign_id)
-            if (
-                campaign is not None
-                and campaign.version > 1
-                and (stored is None or stored.version != campaign.version - 1)
+            if campaign_id in self._added:
+                # An add is new whatever its version; another unit of work may have added it.
+                if stored is not None:
+                    raise Conflict(f"campaign {campaign_id} already exists")
+            elif campaign is not None and (
+                stored is None or stored.version != campaign.version - 1
             ):
                 raise Conflict("the campaign was changed concurrently; try again")
         for campaign_id, campaign in self._staged.items():
@@ -91,7 +95,9 @@ class InMemoryCampaignRepository:
             else:
                 self._store.campaigns[campaign_id] = campaign
         self._staged.clear()
+        self._added.clear()
 
     def rollback(self) -> None:
         """Forget staged writes."""
         self._staged.clear()
+        self._added.clear()

@@ -7,9 +7,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from market_ai.adapters.sql.tables import campaigns
 from market_ai.domain.campaigns import Campaign, CampaignStatus, Channel
+from market_ai.domain.errors import Conflict
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -66,8 +68,11 @@ class SqlCampaignRepository:
         self._conn = connection
 
     async def add(self, campaign: Campaign) -> None:
-        """Insert a new campaign."""
-        await self._conn.execute(insert(campaigns).values(_to_row(campaign)))
+        """Insert a new campaign; an id already taken is a Conflict, as in every adapter."""
+        try:
+            await self._conn.execute(insert(campaigns).values(_to_row(campaign)))
+        except IntegrityError as error:
+            raise Conflict(f"campaign {campaign.id} already exists") from error
 
     async def get(self, owner_id: str, campaign_id: UUID) -> Campaign | None:
         """Return the owner's campaign, or None."""
