@@ -15,6 +15,7 @@ from market_ai.adapters.sql.unit_of_work import SqlUnitOfWork
 from market_ai.domain.campaign_service import CampaignService
 from market_ai.domain.clock import SystemClock
 from market_ai.domain.health import HealthService
+from market_ai.domain.metrics_service import MetricsService
 from market_ai.settings import Settings, SettingsError, load_settings
 
 StorageKind = Literal["sql", "memory"]
@@ -71,6 +72,9 @@ class Container(containers.DeclarativeContainer):
 
     campaign_service = providers.Factory(
         CampaignService, unit_of_work=unit_of_work.provider, clock=clock
+    )
+    metrics_service = providers.Factory(
+        MetricsService, unit_of_work=unit_of_work.provider, clock=clock
     )
     health_service = providers.Factory(HealthService, probes=providers.List(database_probe))
 

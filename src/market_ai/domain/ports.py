@@ -9,6 +9,7 @@ from typing import Protocol, Self
 from uuid import UUID
 
 from market_ai.domain.campaigns import Campaign, CampaignStatus, Channel
+from market_ai.domain.metrics import DailyMetrics
 
 
 class Clock(Protocol):
@@ -55,12 +56,31 @@ class CampaignRepository(Protocol):
         ...
 
 
+class MetricsRepository(Protocol):
+    """Daily metrics keyed by (campaign, day); callers check ownership through campaigns."""
+
+    async def upsert_many(
+        self, campaign_id: UUID, rows: Sequence[DailyMetrics], now: datetime
+    ) -> None:
+        """Store each day, replacing a day already stored (rows hold each day once)."""
+        ...
+
+    async def list_range(self, campaign_id: UUID, start: date, end: date) -> Sequence[DailyMetrics]:
+        """Return the days in [start, end], both inclusive, ordered by day."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One atomic piece of work: writes through its repositories commit or roll back together."""
 
     @property
     def campaigns(self) -> CampaignRepository:
         """The campaigns seen and changed by this unit of work."""
+        ...
+
+    @property
+    def metrics(self) -> MetricsRepository:
+        """The campaign metrics seen and changed by this unit of work."""
         ...
 
     async def __aenter__(self) -> Self:

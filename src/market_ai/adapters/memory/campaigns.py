@@ -92,6 +92,7 @@ class InMemoryCampaignRepository:
         for campaign_id, campaign in self._staged.items():
             if campaign is None:
                 self._store.campaigns.pop(campaign_id, None)
+                self._store.metrics.pop(campaign_id, None)  # cascade, like the SQL FK
             else:
                 self._store.campaigns[campaign_id] = campaign
         self._staged.clear()

@@ -7,11 +7,14 @@ from typing import TYPE_CHECKING, Self
 from uuid import UUID
 
 from market_ai.adapters.memory.campaigns import InMemoryCampaignRepository
+from market_ai.adapters.memory.metrics import InMemoryMetricsRepository
 
 if TYPE_CHECKING:
+    from datetime import date
     from types import TracebackType
 
     from market_ai.domain.campaigns import Campaign
+    from market_ai.domain.metrics import DailyMetrics
 
 
 @dataclass
@@ -19,6 +22,7 @@ class InMemoryStore:
     """What the in-memory adapters hold; one per container, shared by its units of work."""
 
     campaigns: dict[UUID, Campaign] = field(default_factory=dict)
+    metrics: dict[UUID, dict[date, DailyMetrics]] = field(default_factory=dict)
 
 
 class InMemoryUnitOfWork:
@@ -27,6 +31,7 @@ class InMemoryUnitOfWork:
     def __init__(self, store: InMemoryStore) -> None:
         self.store = store
         self.campaigns = InMemoryCampaignRepository(store)
+        self.metrics = InMemoryMetricsRepository(store)
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -43,8 +48,10 @@ class InMemoryUnitOfWork:
     async def commit(self) -> None:
         """Apply every staged write (no await inside: atomic for the event loop)."""
         self.campaigns.commit()
+        self.metrics.commit()
         self.committed = True
 
     async def rollback(self) -> None:
         """Discard what was not committed."""
         self.campaigns.rollback()
+        self.metrics.rollback()

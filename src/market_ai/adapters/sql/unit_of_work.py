@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Self
 from sqlalchemy import exc as sa_exc
 
 from market_ai.adapters.sql.campaigns import SqlCampaignRepository
+from market_ai.adapters.sql.metrics import SqlMetricsRepository
 from market_ai.domain.errors import Unavailable
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ class SqlUnitOfWork:
     """Everything done through `campaigns` (and later repositories) commits or rolls back as one."""
 
     campaigns: SqlCampaignRepository
+    metrics: SqlMetricsRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -34,6 +36,7 @@ class SqlUnitOfWork:
             await self._close()
             raise Unavailable("the database cannot be reached") from error
         self.campaigns = SqlCampaignRepository(self._conn)
+        self.metrics = SqlMetricsRepository(self._conn)
         return self
 
     async def __aexit__(

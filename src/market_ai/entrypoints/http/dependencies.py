@@ -12,6 +12,7 @@ from litestar.di import Dependency, Provide
 from market_ai.container import Container, start, stop
 from market_ai.domain.campaign_service import CampaignService
 from market_ai.domain.health import HealthService
+from market_ai.domain.metrics_service import MetricsService
 
 UserId = Annotated[str, Dependency(kind="named")]
 """The authenticated user's id, injected into handlers that declare `user_id: UserId`."""
@@ -26,9 +27,13 @@ def dependencies(container: Container) -> dict[str, Provide]:
     def health_service() -> HealthService:
         return container.health_service()
 
+    def metrics_service() -> MetricsService:
+        return container.metrics_service()
+
     return {
         "campaigns": Provide(campaign_service, sync_to_thread=False),
         "health": Provide(health_service, sync_to_thread=False),
+        "metrics": Provide(metrics_service, sync_to_thread=False),
         "user_id": Provide(current_user, sync_to_thread=False),
     }
 

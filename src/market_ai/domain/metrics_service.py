@@ -1,0 +1,111 @@
+"""Campaign performance use cases: record daily figures and report them over a date range."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Final
+from uuid import UUID
+
+from market_ai.domain.errors import InvalidInput, NotFound
+from market_ai.domain.metrics import DailyMetrics, MetricsSummary, summarise
+from market_ai.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+
+BATCH_MAX: Final = 1_000  # a bit under three years of days per request
+RANGE_MAX_DAYS: Final = 3 * 366  # three years, leap days included
+DEFAULT_RANGE_DAYS: Final = 30  # what ad platforms open their reports on
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsReport:
+    """Days of one campaign between two dates (inclusive), ordered by date, with their sums."""
+
+    campaign_id: UUID
+    start: date
+    end: date
+    rows: Sequence[DailyMetrics]
+    summary: MetricsSummary
+
+
+def check_batch(rows: Sequence[DailyMetrics]) -> list[DailyMetrics]:
+    """A batch is bounded and holds each date once, so replacing by date is unambiguous."""
+    if not 1 <= len(rows) <= BATCH_MAX:
+        raise InvalidInput("rows", f"must hold between 1 and {BATCH_MAX} rows")
+    seen: dict[date, int] = {}
+    for index, row in enumerate(rows):
+        if row.day in seen:
+            raise InvalidInput(
+                f"rows[{index}].date", f"{row.day} already appears in rows[{seen[row.day]}]"
+            )
+        seen[row.day] = index
+    return sorted(rows, key=lambda row: row.day)
+
+
+def check_range(start: date, end: date) -> None:
+    """Ranges are ordered and bounded, so one request cannot read years of rows."""
+    if start > end:
+        raise InvalidInput("from", "must be on or before to")
+    if (end - start).days + 1 > RANGE_MAX_DAYS:
+        raise InvalidInput("from", f"the range must cover at most {RANGE_MAX_DAYS} days")
+
+
+class MetricsService:
+    """Record and report a user's campaign performance; another user's campaign is NotFound."""
+
+    def __init__(self, unit_of_work: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = unit_of_work
+        self._clock = clock
+
+    async def record(
+        self, owner_id: str, campaign_id: UUID, rows: Sequence[DailyMetrics]
+    ) -> MetricsReport:
+        """Store a batch of days, replacing any day already stored: retrying is safe.
+
+        The batch is written in one unit of work, so it lands whole or not at all. The
+        summary covers exactly the posted days (now stored as given), so posting the same
+        batch twice answers the same.
+        """
+        ordered = check_batch(rows)
+        async with self._uow() as uow:
+            await _must_own(uow, owner_id, campaign_id)
+            await uow.metrics.upsert_many(campaign_id, ordered, self._clock.now())
+            await uow.commit()
+        return MetricsReport(
+            campaign_id=campaign_id,
+            start=ordered[0].day,
+            end=ordered[-1].day,
+            rows=ordered,
+            summary=summarise(ordered),
+        )
+
+    async def report(
+        self,
+        owner_id: str,
+        campaign_id: UUID,
+        start: date | None = None,
+        end: date | None = None,
+    ) -> MetricsReport:
+        """Return the stored days in [start, end] and their summary.
+
+        `end` defaults to today (UTC) and `start` to 29 days before `end`: the last 30 days,
+        the window ad platforms open on.
+        """
+        end = self._clock.today() if end is None else end
+        start = end - timedelta(days=DEFAULT_RANGE_DAYS - 1) if start is None else start
+        check_range(start, end)
+        async with self._uow() as uow:
+            await _must_own(uow, owner_id, campaign_id)
+            rows = list(await uow.metrics.list_range(campaign_id, start, end))
+        return MetricsReport(
+            campaign_id=campaign_id,
+            start=start,
+            end=end,
+            rows=rows,
+            summary=summarise(rows),
+        )
+
+
+async def _must_own(uow: UnitOfWork, owner_id: str, campaign_id: UUID) -> None:
+    if await uow.campaigns.get(owner_id, campaign_id) is None:
+        raise NotFound("campaign not found")
