@@ -18,6 +18,8 @@ from market_ai.entrypoints.http.app import create_app
 from market_ai.settings import Settings
 from tests.servers import PostgresServer, RedisServer
 
+pytest_plugins = ["tests.databases"]  # fresh_postgres_url, postgres_database
+
 
 def make_settings(data_dir: Path, **values: object) -> Settings:
     """Settings that ignore the developer's environment and .env file."""

@@ -9,7 +9,7 @@ from dependency_injector import containers, providers
 from market_ai.adapters.auth.local_key import LocalKeyTokens
 from market_ai.adapters.memory.probe import InMemoryHealthProbe
 from market_ai.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
-from market_ai.adapters.sql.engine import create_engine, prepare_database
+from market_ai.adapters.sql.engine import create_engine, prepare_database, warm_pool
 from market_ai.adapters.sql.probe import SqlHealthProbe
 from market_ai.adapters.sql.unit_of_work import SqlUnitOfWork
 from market_ai.domain.campaign_service import CampaignService
@@ -91,7 +91,13 @@ async def start(container: Container) -> None:
     """Open what the chosen adapters need (pools, schema); call once before serving."""
     container.settings()
     if container.storage() == "sql":
-        await prepare_database(container.engine())
+        engine = container.engine()
+        try:
+            await prepare_database(engine)
+            await warm_pool(engine)
+        except BaseException:
+            await engine.dispose()  # a refused start leaves no connection behind
+            raise
 
 
 async def stop(container: Container) -> None:

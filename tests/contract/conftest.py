@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from market_ai.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
-from market_ai.adapters.sql.engine import create_engine, prepare_database
+from market_ai.adapters.sql.engine import create_engine, migrate_database, prepare_database
 from market_ai.adapters.sql.tables import metadata
 from market_ai.adapters.sql.unit_of_work import SqlUnitOfWork
 from market_ai.domain.ports import UnitOfWorkFactory
@@ -38,10 +38,11 @@ async def uow_factory(
         url = request.getfixturevalue("postgres_url")
         settings = make_settings(tmp_path, database_url=url)
     engine = create_engine(settings)
-    await prepare_database(engine)
-    if request.param == "postgres":
-        await _empty_tables(engine)
     try:
+        await migrate_database(engine)  # as a deploy does; a no-op once at head
+        await prepare_database(engine)
+        if request.param == "postgres":
+            await _empty_tables(engine)
         yield lambda: SqlUnitOfWork(engine)
     finally:
         await engine.dispose()

@@ -26,7 +26,10 @@ from market_ai.domain.ports import CampaignRepository, Clock, UnitOfWorkFactory
 
 PER_PAGE_MAX: Final = 100
 T = TypeVar("T")
-_SAVE_ATTEMPTS: Final = 5
+# A save misses only when another writer committed since the read, so with N writers racing
+# on one campaign each misses at most N - 1 times: this many attempts lets a burst of up to
+# 32 concurrent writers all land (one process has at most DB_POOL_MAX_SIZE in flight).
+_SAVE_ATTEMPTS: Final = 32
 
 
 class _Unset:

@@ -1,4 +1,4 @@
-"""`market-ai`: the operator's commands (serve, token, ...)."""
+"""`market-ai`: the operator's commands (serve, token, migrate, ...)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     config.accesslog = None  # the app logs one structured line per request
     config.errorlog = logging.getLogger("hypercorn.error")  # through our structured handler
     config.graceful_timeout = args.graceful_timeout
+    from market_ai.entrypoints.database import check_database  # noqa: PLC0415
+
+    if (problem := check_database(settings)) is not None:
+        print(f"market-ai: {problem}", file=sys.stderr)  # noqa: T201
+        return 1
     print(f"market-ai serving on http://{config.bind[0]} ({settings.app_env})", file=sys.stderr)  # noqa: T201
     return run(config)
 
@@ -53,6 +58,13 @@ def _token(args: argparse.Namespace, settings: Settings) -> int:
     tokens = LocalKeyTokens(settings.data_dir)
     print(tokens.issue(args.user, ttl=timedelta(hours=args.hours)))  # noqa: T201
     return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Upgrade the database to head (a deploy step), or print the SQL with --sql."""
+    from market_ai.entrypoints.database import migrate  # noqa: PLC0415
+
+    return migrate(args, settings)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,6 +91,12 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--user", required=True, help="user id to put in the token's sub")
     token.add_argument("--hours", type=float, default=12.0, help="lifetime (default 12)")
     token.set_defaults(handler=_token)
+
+    migrate = commands.add_parser("migrate", help="upgrade the database schema to this version")
+    migrate.add_argument(
+        "--sql", action="store_true", help="print the SQL instead of running it (no connection)"
+    )
+    migrate.set_defaults(handler=_migrate)
     return parser
 
 
