@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TextIO
 
@@ -26,6 +27,16 @@ _LOCK_KEY: Final = 0x6D61726B65745F6D  # "market_m"
 _BASELINE: Final = ("0001", frozenset({"campaigns", "campaign_metrics"}))
 
 log = structlog.get_logger(__name__)
+
+
+class _OnlyMigrations(logging.Filter):
+    """Alembic announces its dialect on every revision check; only applied migrations are news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(("Context impl", "Will assume"))
+
+
+logging.getLogger("alembic.runtime.migration").addFilter(_OnlyMigrations())
 
 
 def alembic_config(
