@@ -6,6 +6,8 @@ from typing import Literal
 
 from dependency_injector import containers, providers
 
+from market_ai.adapters.auth.clerk import ClerkTokenVerifier, SigningKeys
+from market_ai.adapters.auth.jwks import JwksKeySet, StaticSigningKey
 from market_ai.adapters.auth.local_key import LocalKeyTokens
 from market_ai.adapters.memory.probe import InMemoryHealthProbe
 from market_ai.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
@@ -16,6 +18,8 @@ from market_ai.domain.campaign_service import CampaignService
 from market_ai.domain.clock import SystemClock
 from market_ai.domain.health import HealthService
 from market_ai.domain.metrics_service import MetricsService
+from market_ai.domain.ports import Clock
+from market_ai.identity_settings import load_rsa_public_key
 from market_ai.settings import Settings, SettingsError, load_settings
 
 StorageKind = Literal["sql", "memory"]
@@ -32,10 +36,21 @@ def identity_kind(settings: Settings) -> IdentityKind:
     return "clerk" if settings.identity_provider_configured else "local"
 
 
-def _clerk_not_available(settings: Settings) -> LocalKeyTokens:
-    _ = settings
-    raise SettingsError(
-        "invalid setting CLERK_DOMAIN: Clerk token verification is not part of this release yet"
+def clerk_verifier(settings: Settings, clock: Clock) -> ClerkTokenVerifier:
+    """CLERK_JWT_KEY when given (no network), else CLERK_JWKS_URL or Clerk's well-known JWKS."""
+    issuer, endpoint = settings.expected_issuer, settings.jwks_endpoint
+    keys: SigningKeys
+    if settings.clerk_jwt_key is not None:
+        keys = StaticSigningKey(load_rsa_public_key(settings.clerk_jwt_key.get_secret_value()))
+    elif endpoint is not None:
+        keys = JwksKeySet(endpoint, clock)  # its HTTP client is made on first fetch
+    if issuer is None or (settings.clerk_jwt_key is None and endpoint is None):
+        raise SettingsError("invalid setting CLERK_DOMAIN: no identity provider configured")
+    return ClerkTokenVerifier(
+        keys,
+        issuer=issuer,
+        authorized_parties=settings.allowed_origins,
+        leeway_seconds=settings.auth_leeway_seconds,
     )
 
 
@@ -67,7 +82,7 @@ class Container(containers.DeclarativeContainer):
             data_dir=settings.provided.data_dir,
             leeway_seconds=settings.provided.auth_leeway_seconds,
         ),
-        clerk=providers.Singleton(_clerk_not_available, settings),
+        clerk=providers.Singleton(clerk_verifier, settings, clock),
     )
 
     campaign_service = providers.Factory(
@@ -102,5 +117,7 @@ async def start(container: Container) -> None:
 
 async def stop(container: Container) -> None:
     """Close pools and clients opened by `start`; safe to call twice."""
+    if identity_kind(container.settings()) == "clerk":
+        await container.token_verifier().aclose()  # the JWKS HTTP client, if one was made
     if container.storage() == "sql":
         await container.engine().dispose()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (
     AliasChoices,
@@ -15,7 +17,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from market_ai.identity_settings import IdentitySettings
 
 
 class AppEnv(StrEnum):
@@ -43,7 +47,7 @@ def normalise_database_url(url: str) -> str:
     """Map the URL schemes hosting platforms hand out onto the psycopg 3 driver."""
     scheme, sep, rest = url.partition("://")
     if not sep:
-        raise ValueError(f"expected a URL such as postgresql://user@host/db, got {url!r}")
+        raise ValueError("expected a URL such as postgresql://user@host/db")  # may hold a password
     lowered = scheme.lower()
     if lowered in _POSTGRES_SCHEMES:
         return f"{_POSTGRES_SCHEMES[lowered]}://{rest}"
@@ -54,7 +58,16 @@ def normalise_database_url(url: str) -> str:
     raise ValueError(f"unsupported scheme {scheme!r}; use {_ACCEPTED_SCHEMES}")
 
 
-class Settings(BaseSettings):
+def mask_password(url: str) -> str:
+    """`scheme://user:***@host/...`: URLs are shown in reprs and logs, their passwords never."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+class Settings(IdentitySettings):
     """Every setting, with the env var operators of the origin design already set."""
 
     model_config = SettingsConfigDict(
@@ -95,11 +108,7 @@ class Settings(BaseSettings):
     default_model: str = "gpt-4o-mini"
     max_budget_per_request: Decimal = Field(default=Decimal("10.0"), ge=0)
 
-    clerk_secret_key: SecretStr | None = None
-    clerk_domain: str | None = None
-    clerk_jwt_key: SecretStr | None = None
-    clerk_jwks_url: str | None = None
-    auth_leeway_seconds: int = Field(default=30, ge=0, le=600)
+    # Identity provider (CLERK_*, AUTH_LEEWAY_SECONDS): see IdentitySettings.
 
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
@@ -124,10 +133,6 @@ class Settings(BaseSettings):
         "openai_api_key",
         "openai_vector_store_id",
         "openai_base_url",
-        "clerk_secret_key",
-        "clerk_domain",
-        "clerk_jwt_key",
-        "clerk_jwks_url",
         "sentry_dsn",
         mode="before",
     )
@@ -178,11 +183,6 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def identity_provider_configured(self) -> bool:
-        """Whether tokens come from a real identity provider rather than the local dev key."""
-        return bool(self.clerk_domain or self.clerk_jwt_key or self.clerk_jwks_url)
-
-    @property
     def is_production(self) -> bool:
         """Production hides docs and refuses development shortcuts."""
         return self.app_env is AppEnv.PRODUCTION
@@ -200,6 +200,11 @@ class Settings(BaseSettings):
         if self.database_url is not None:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'market-ai.db').resolve()}"
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Keys are SecretStr already; URLs (DATABASE_URL, REDIS_URL) get their password masked."""
+        for name, value in super().__repr_args__():
+            yield name, mask_password(value) if isinstance(value, str) else value
 
 
 def _env_name(loc: tuple[str | int, ...]) -> str:

@@ -10,6 +10,7 @@ import pytest
 from pydantic import AliasChoices
 
 from market_ai.settings import AppEnv, Settings, SettingsError, load_settings
+from tests.tokens import public_pem, rsa_key
 
 
 def _env_names() -> set[str]:
@@ -199,7 +200,7 @@ def test_production_without_an_identity_provider_is_refused(
     ("name", "value"),
     [
         ("CLERK_DOMAIN", "clerk.example.com"),
-        ("CLERK_JWT_KEY", "-----BEGIN PUBLIC KEY-----x"),
+        ("CLERK_JWT_KEY", "a PEM public key"),
         ("CLERK_JWKS_URL", "https://clerk.example.com/.well-known/jwks.json"),
     ],
 )
@@ -207,7 +208,8 @@ def test_production_starts_with_any_identity_provider(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str
 ) -> None:
     monkeypatch.setenv("APP_ENV", "production")
-    monkeypatch.setenv(name, value)
+    monkeypatch.setenv(name, public_pem(rsa_key("settings")) if name == "CLERK_JWT_KEY" else value)
+    monkeypatch.setenv("CLERK_ISSUER", "https://clerk.example.com")  # a key alone names no issuer
     s = load_settings(_env_file=None)
     assert s.is_production
     assert s.identity_provider_configured

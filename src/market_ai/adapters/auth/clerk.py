@@ -1,0 +1,112 @@
+"""Clerk session tokens (or any RS256 issuer's), verified locally: no call to Clerk per request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final, Protocol
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from market_ai.domain.errors import Unauthenticated
+
+ALGORITHM: Final = "RS256"
+MAX_SUBJECT_LENGTH: Final = 255
+
+
+class SigningKeys(Protocol):
+    """Finds the public key a token names; JwksKeySet and StaticSigningKey are the two kinds."""
+
+    async def key_for(self, kid: str | None) -> rsa.RSAPublicKey:
+        """The key for `kid`; Unauthenticated when unknown, Unavailable when unreachable."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release network clients."""
+        ...
+
+
+_REASONS: Final[tuple[tuple[type[jwt.PyJWTError], str], ...]] = (
+    (jwt.ExpiredSignatureError, "token expired"),
+    (jwt.ImmatureSignatureError, "token not yet valid"),
+    (jwt.InvalidIssuerError, "token from another issuer"),
+    (jwt.MissingRequiredClaimError, "token lacks a required claim"),
+    (jwt.InvalidSignatureError, "bad signature"),
+)
+
+
+class ClerkTokenVerifier:
+    """The TokenVerifier for production: signature, times, issuer and authorized party.
+
+    - Only RS256 is accepted, checked on the header before any key is looked up, and the
+      key handed to PyJWT is an RSA key object: `alg: none` and HS256 signed with the
+      public key as a shared secret (the classic confusion attack) both fail.
+    - `exp` is required; `exp`, `nbf` and `iat` are checked with `leeway_seconds` of skew.
+    - `iss` must equal the configured issuer exactly.
+    - `azp` (the browser origin that obtained the token), when present, must be one of
+      `authorized_parties` (ALLOWED_ORIGINS). With none configured, a token naming any
+      party is refused: no browser origin is trusted until an operator lists it.
+    - `sub` is the user id; it must be a non-empty string.
+    Messages say what failed, never what the token contained (they reach response headers).
+    """
+
+    def __init__(
+        self,
+        keys: SigningKeys,
+        *,
+        issuer: str,
+        authorized_parties: Iterable[str] = (),
+        leeway_seconds: int = 30,
+    ) -> None:
+        self._keys = keys
+        self._issuer = issuer
+        self._parties = frozenset(party.rstrip("/") for party in authorized_parties)
+        self._leeway = leeway_seconds
+
+    async def verify(self, token: str) -> str:
+        """Return the token's subject, or raise Unauthenticated saying which check failed."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise Unauthenticated("invalid token: malformed") from None
+        if header.get("alg") != ALGORITHM:
+            raise Unauthenticated(f"invalid token: algorithm must be {ALGORITHM}")
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise Unauthenticated("invalid token: malformed key id")
+        key = await self._keys.key_for(kid)
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={"require": ["exp", "iss", "sub"], "enforce_minimum_key_length": True},
+            )
+        except jwt.PyJWTError as error:
+            raise Unauthenticated(f"invalid token: {_reason(error)}") from None
+        self._check_party(claims.get("azp"))
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject.strip():
+            raise Unauthenticated("invalid token: no subject")
+        if len(subject) > MAX_SUBJECT_LENGTH:
+            raise Unauthenticated("invalid token: subject too long")
+        return subject
+
+    async def aclose(self) -> None:
+        """Close what the key source opened (the JWKS HTTP client)."""
+        await self._keys.aclose()
+
+    def _check_party(self, azp: object) -> None:
+        if azp is None:
+            return
+        if not isinstance(azp, str) or azp.rstrip("/") not in self._parties:
+            raise Unauthenticated("invalid token: authorized party (azp) not allowed")
+
+
+def _reason(error: jwt.PyJWTError) -> str:
+    for kind, reason in _REASONS:
+        if isinstance(error, kind):
+            return reason
+    return "malformed or unverifiable"
