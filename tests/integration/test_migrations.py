@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from litestar.testing import AsyncTestClient
@@ -19,7 +21,13 @@ from structlog.testing import capture_logs
 
 from market_ai.adapters.sql.engine import create_engine, migrate_database, prepare_database
 from market_ai.adapters.sql.errors import SchemaOutOfDate
-from market_ai.adapters.sql.migrate import MIGRATIONS, current_revision, head_revision, offline_sql
+from market_ai.adapters.sql.migrate import (
+    MIGRATIONS,
+    alembic_config,
+    current_revision,
+    head_revision,
+    offline_sql,
+)
 from market_ai.adapters.sql.tables import metadata
 from market_ai.container import build_container
 from market_ai.entrypoints.http.app import create_app
@@ -169,6 +177,18 @@ async def test_embedded_sqlite_migrates_itself_and_adopts_a_pre_migration_file(
         await conn.run_sync(metadata.create_all, baseline)  # as releases before migrations did
     await prepare_database(old)
     assert await current_revision(old) == head_revision()
+
+
+def test_alembic_commands_without_a_connection_use_an_engine_of_their_own(
+    fresh_postgres_url: str,
+) -> None:
+    """How a developer runs alembic's own commands (revision, history, upgrade) in code."""
+    plain = fresh_postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    command.upgrade(alembic_config(url=plain), "head")
+    with psycopg.connect(plain) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            (head_revision(),)
+        ]
 
 
 def test_migration_scripts_ship_inside_the_package() -> None:

@@ -149,6 +149,9 @@ def test_the_same_process_answers_503_while_postgres_is_down_and_200_once_it_is_
     assert served.process.poll() is None
     assert served.process.pid == pid  # no restart: the same process serves again
 
+    served.process.send_signal(signal.SIGTERM)  # and it still shuts down cleanly
+    assert served.process.wait(timeout=30) == 0
+
 
 async def test_a_server_that_accepts_but_never_answers_costs_a_bounded_wait(
     tmp_path: Path, request: pytest.FixtureRequest

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from market_ai.adapters.sql.tables import metadata
+from market_ai.settings import load_settings, normalise_database_url
 
 config = context.config
 
@@ -33,10 +34,8 @@ def _url() -> str:
     """The URL given by `market_ai.adapters.sql.migrate`, else the configured database."""
     url = config.attributes.get("url")
     if url is None:
-        from market_ai.settings import load_settings  # noqa: PLC0415 - only the bare CLI path
-
-        url = load_settings().effective_database_url
-    return str(url)
+        return load_settings().effective_database_url
+    return normalise_database_url(str(url))  # postgres:// means psycopg 3 here too
 
 
 async def _run_on_own_engine() -> None:
