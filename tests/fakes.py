@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from market_ai.domain.campaigns import Campaign, CampaignStatus, Channel
+    from market_ai.domain.job_store import JobStore
     from market_ai.domain.ports import (
         CampaignRepository,
         MetricsRepository,
@@ -130,6 +131,10 @@ class WrappingUnitOfWork:
     @property
     def metrics(self) -> MetricsRepository:
         return self.inner.metrics
+
+    @property
+    def jobs(self) -> JobStore:
+        return self.inner.jobs
 
     async def __aenter__(self) -> Self:
         await self.inner.__aenter__()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Literal
 
 from dependency_injector import containers, providers
@@ -9,14 +10,22 @@ from dependency_injector import containers, providers
 from market_ai.adapters.auth.clerk import ClerkTokenVerifier, SigningKeys
 from market_ai.adapters.auth.jwks import JwksKeySet, StaticSigningKey
 from market_ai.adapters.auth.local_key import LocalKeyTokens
+from market_ai.adapters.memory.job_queue import InMemoryJobQueue, InMemoryJobStream
 from market_ai.adapters.memory.probe import InMemoryHealthProbe
 from market_ai.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
+from market_ai.adapters.redis.client import create_redis
+from market_ai.adapters.redis.probe import RedisHealthProbe
+from market_ai.adapters.redis.queue import RedisJobQueue
 from market_ai.adapters.sql.engine import create_engine, prepare_database, warm_pool
 from market_ai.adapters.sql.probe import SqlHealthProbe
 from market_ai.adapters.sql.unit_of_work import SqlUnitOfWork
 from market_ai.domain.campaign_service import CampaignService
 from market_ai.domain.clock import SystemClock
 from market_ai.domain.health import HealthService
+from market_ai.domain.job_overview import JobMonitor
+from market_ai.domain.job_registry import default_registry
+from market_ai.domain.job_service import JobService
+from market_ai.domain.jobs import RetryPolicy
 from market_ai.domain.metrics_service import MetricsService
 from market_ai.domain.ports import Clock
 from market_ai.identity_settings import load_rsa_public_key
@@ -24,11 +33,17 @@ from market_ai.settings import Settings, SettingsError, load_settings
 
 StorageKind = Literal["sql", "memory"]
 IdentityKind = Literal["local", "clerk"]
+QueueKind = Literal["redis", "memory"]
 
 
 def storage_kind(settings: Settings) -> StorageKind:
     """`memory://` keeps everything in the process; any other URL goes through SQLAlchemy."""
     return "memory" if settings.database_url == "memory://" else "sql"
+
+
+def queue_kind(settings: Settings) -> QueueKind:
+    """REDIS_URL selects Redis Streams; without it the queue lives in this process."""
+    return "redis" if settings.redis_url is not None else "memory"
 
 
 def identity_kind(settings: Settings) -> IdentityKind:
@@ -91,7 +106,37 @@ class Container(containers.DeclarativeContainer):
     metrics_service = providers.Factory(
         MetricsService, unit_of_work=unit_of_work.provider, clock=clock
     )
-    health_service = providers.Factory(HealthService, probes=providers.List(database_probe))
+
+    queue_backend = providers.Callable(queue_kind, settings)
+    redis_client = providers.Singleton(create_redis, settings.provided.redis_url)
+    job_stream = providers.Singleton(InMemoryJobStream)
+    job_queue = providers.Selector(
+        queue_backend,
+        redis=providers.Singleton(RedisJobQueue, redis_client),
+        memory=providers.Singleton(InMemoryJobQueue, job_stream),
+    )
+    job_registry = providers.Singleton(default_registry, settings.provided.job_handler_modules)
+    retry_policy = providers.Singleton(
+        RetryPolicy,
+        base_seconds=settings.provided.job_retry_base_seconds,
+        cap_seconds=settings.provided.job_retry_max_seconds,
+    )
+    job_wakeup = providers.Singleton(asyncio.Event)  # wakes the in-process relay on enqueue
+    job_service = providers.Factory(
+        JobService,
+        unit_of_work=unit_of_work.provider,
+        clock=clock,
+        registry=job_registry,
+        max_attempts=settings.provided.job_max_attempts,
+        on_enqueued=job_wakeup.provided.set,
+    )
+    job_monitor = providers.Factory(JobMonitor, jobs=job_service, queue=job_queue, clock=clock)
+    readiness_probes = providers.Selector(
+        queue_backend,
+        redis=providers.List(database_probe, providers.Singleton(RedisHealthProbe, redis_client)),
+        memory=providers.List(database_probe),
+    )
+    health_service = providers.Factory(HealthService, probes=readiness_probes)
 
 
 def build_container(settings: Settings | None = None) -> Container:
@@ -121,3 +166,6 @@ async def stop(container: Container) -> None:
         await container.token_verifier().aclose()  # the JWKS HTTP client, if one was made
     if container.storage() == "sql":
         await container.engine().dispose()
+    if container.queue_backend() == "redis":
+        await container.redis_client().aclose()
+        container.redis_client.reset()

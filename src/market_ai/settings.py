@@ -102,6 +102,18 @@ class Settings(IdentitySettings):
 
     redis_url: str | None = None
 
+    # Jobs: see README "Jobs". Grace must fit inside the platform's stop timeout (Render: 30 s).
+    job_lease_seconds: float = Field(default=30.0, ge=0.1, le=3600)
+    job_max_attempts: int = Field(default=5, ge=1, le=100)
+    job_max_deliveries: int = Field(default=5, ge=1, le=1000)
+    job_retry_base_seconds: float = Field(default=2.0, gt=0, le=3600)
+    job_retry_max_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    job_republish_after_seconds: float = Field(default=60.0, gt=0, le=86_400)
+    job_handler_modules: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    worker_concurrency: int = Field(default=10, ge=1, le=1000)
+    worker_grace_seconds: float = Field(default=25.0, ge=0, lt=30)
+    worker_embedded: bool = True
+
     openai_api_key: SecretStr | None = None
     openai_vector_store_id: str | None = None
     openai_base_url: str | None = None
@@ -159,6 +171,13 @@ class Settings(IdentitySettings):
             return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
         return value
 
+    @field_validator("job_handler_modules", mode="before")
+    @classmethod
+    def _module_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
     @field_validator("allowed_origins")
     @classmethod
     def _origins_are_urls(cls, value: list[str]) -> list[str]:
@@ -175,6 +194,8 @@ class Settings(IdentitySettings):
             )
         if self.db_pool_min_size > self.db_pool_max_size:
             raise ValueError("DB_POOL_MIN_SIZE must not exceed DB_POOL_MAX_SIZE")
+        if self.job_retry_base_seconds > self.job_retry_max_seconds:
+            raise ValueError("JOB_RETRY_BASE_SECONDS must not exceed JOB_RETRY_MAX_SECONDS")
         if self.app_env is AppEnv.PRODUCTION and not self.identity_provider_configured:
             raise ValueError(
                 "APP_ENV=production needs an identity provider: set CLERK_DOMAIN, "

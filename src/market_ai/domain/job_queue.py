@@ -44,9 +44,7 @@ class JobQueue(Protocol):
         """
         ...
 
-    async def reclaim(
-        self, consumer: str, *, min_idle_ms: int, count: int
-    ) -> Sequence[Delivery]:
+    async def reclaim(self, consumer: str, *, min_idle_ms: int, count: int) -> Sequence[Delivery]:
         """Take over entries other consumers held for at least `min_idle_ms` without renewing."""
         ...
 

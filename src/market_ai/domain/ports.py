@@ -9,6 +9,7 @@ from typing import Protocol, Self
 from uuid import UUID
 
 from market_ai.domain.campaigns import Campaign, CampaignStatus, Channel
+from market_ai.domain.job_store import JobStore
 from market_ai.domain.metrics import DailyMetrics
 
 
@@ -81,6 +82,11 @@ class UnitOfWork(Protocol):
     @property
     def metrics(self) -> MetricsRepository:
         """The campaign metrics seen and changed by this unit of work."""
+        ...
+
+    @property
+    def jobs(self) -> JobStore:
+        """The job rows (the outbox) written and read by this unit of work."""
         ...
 
     async def __aenter__(self) -> Self:

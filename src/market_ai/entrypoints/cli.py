@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Final
 
+from market_ai.entrypoints.job_commands import add_job_commands
 from market_ai.logging import configure_logging
 from market_ai.settings import Settings, SettingsError, load_settings
 
@@ -97,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
         "--sql", action="store_true", help="print the SQL instead of running it (no connection)"
     )
     migrate.set_defaults(handler=_migrate)
+
+    add_job_commands(commands)  # worker, jobs dead|retry|enqueue
     return parser
 
 

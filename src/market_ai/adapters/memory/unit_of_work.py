@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Self
 from uuid import UUID
 
 from market_ai.adapters.memory.campaigns import InMemoryCampaignRepository
+from market_ai.adapters.memory.jobs import InMemoryJobStore
 from market_ai.adapters.memory.metrics import InMemoryMetricsRepository
 
 if TYPE_CHECKING:
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from market_ai.domain.campaigns import Campaign
+    from market_ai.domain.jobs import Job
     from market_ai.domain.metrics import DailyMetrics
 
 
@@ -23,6 +25,7 @@ class InMemoryStore:
 
     campaigns: dict[UUID, Campaign] = field(default_factory=dict)
     metrics: dict[UUID, dict[date, DailyMetrics]] = field(default_factory=dict)
+    jobs: dict[UUID, Job] = field(default_factory=dict)
 
 
 class InMemoryUnitOfWork:
@@ -32,6 +35,7 @@ class InMemoryUnitOfWork:
         self.store = store
         self.campaigns = InMemoryCampaignRepository(store)
         self.metrics = InMemoryMetricsRepository(store)
+        self.jobs = InMemoryJobStore(store)
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -47,11 +51,14 @@ class InMemoryUnitOfWork:
 
     async def commit(self) -> None:
         """Apply every staged write (no await inside: atomic for the event loop)."""
+        jobs = self.jobs.prepare()  # checks first: a Conflict here leaves nothing applied
         self.campaigns.commit()
         self.metrics.commit()
+        self.jobs.apply(jobs)
         self.committed = True
 
     async def rollback(self) -> None:
         """Discard what was not committed."""
         self.campaigns.rollback()
         self.metrics.rollback()
+        self.jobs.rollback()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     Column,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     Uuid,
 )
 
@@ -76,4 +78,34 @@ campaign_metrics = Table(
         name="non_negative",
     ),
     CheckConstraint("clicks <= impressions", name="clicks_within_impressions"),
+)
+
+# The outbox and the truth about every background job; the queue only carries ids.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("owner_id", String(255), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("payload", JSON(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempt", Integer(), nullable=False),
+    Column("max_attempts", Integer(), nullable=False),
+    Column("last_error", Text(), nullable=True),
+    Column("result", JSON(none_as_null=True), nullable=True),
+    Column("idempotency_key", String(200), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("run_after", UtcDateTime(), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=True),
+    Column("finished_at", UtcDateTime(), nullable=True),
+    Column("lease_expires_at", UtcDateTime(), nullable=True),
+    Column("published_at", UtcDateTime(), nullable=True),
+    CheckConstraint(
+        "status IN ('queued', 'running', 'succeeded', 'failed', 'dead')", name="status_known"
+    ),
+    CheckConstraint("attempt >= 0 AND max_attempts >= 1", name="attempts_counted"),
+    # NULL keys never collide, so jobs without a key are not constrained.
+    UniqueConstraint("owner_id", "idempotency_key", name="uq_jobs_owner_idempotency_key"),
+    # The relay's and the reconciler's scans, and the per-status counts of health reports.
+    Index("ix_jobs_status_published_run_after", "status", "published_at", "run_after"),
 )

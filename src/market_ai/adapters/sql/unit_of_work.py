@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Self
 from sqlalchemy import exc as sa_exc
 
 from market_ai.adapters.sql.campaigns import SqlCampaignRepository
+from market_ai.adapters.sql.jobs import SqlJobStore
 from market_ai.adapters.sql.metrics import SqlMetricsRepository
 from market_ai.domain.errors import Unavailable
 
@@ -23,6 +24,7 @@ class SqlUnitOfWork:
 
     campaigns: SqlCampaignRepository
     metrics: SqlMetricsRepository
+    jobs: SqlJobStore
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -37,6 +39,7 @@ class SqlUnitOfWork:
             raise Unavailable("the database cannot be reached") from error
         self.campaigns = SqlCampaignRepository(self._conn)
         self.metrics = SqlMetricsRepository(self._conn)
+        self.jobs = SqlJobStore(self._conn)
         return self
 
     async def __aexit__(

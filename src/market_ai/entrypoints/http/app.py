@@ -11,6 +11,7 @@ from market_ai.container import Container, build_container
 from market_ai.entrypoints.http.auth import BearerAuthMiddleware
 from market_ai.entrypoints.http.controllers.campaigns import CampaignController
 from market_ai.entrypoints.http.controllers.health import HealthController
+from market_ai.entrypoints.http.controllers.jobs import JobController
 from market_ai.entrypoints.http.controllers.metrics import MetricsController
 from market_ai.entrypoints.http.dependencies import dependencies, lifespan
 from market_ai.entrypoints.http.problems import EXCEPTION_HANDLERS
@@ -47,7 +48,7 @@ def create_app(container: Container | None = None) -> Litestar:
     settings = container.settings()
     api = Router(
         path="/api",
-        route_handlers=[CampaignController, MetricsController],
+        route_handlers=[CampaignController, MetricsController, JobController],
         middleware=[DefineMiddleware(BearerAuthMiddleware)],
         security=[{"BearerToken": []}],
     )

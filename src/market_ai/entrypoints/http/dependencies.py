@@ -12,7 +12,10 @@ from litestar.di import Dependency, Provide
 from market_ai.container import Container, start, stop
 from market_ai.domain.campaign_service import CampaignService
 from market_ai.domain.health import HealthService
+from market_ai.domain.job_overview import JobMonitor
+from market_ai.domain.job_service import JobService
 from market_ai.domain.metrics_service import MetricsService
+from market_ai.entrypoints.worker.embedded import embedded_worker
 
 UserId = Annotated[str, Dependency(kind="named")]
 """The authenticated user's id, injected into handlers that declare `user_id: UserId`."""
@@ -30,10 +33,18 @@ def dependencies(container: Container) -> dict[str, Provide]:
     def metrics_service() -> MetricsService:
         return container.metrics_service()
 
+    def job_service() -> JobService:
+        return container.job_service()
+
+    def job_monitor() -> JobMonitor:
+        return container.job_monitor()
+
     return {
         "campaigns": Provide(campaign_service, sync_to_thread=False),
         "health": Provide(health_service, sync_to_thread=False),
         "metrics": Provide(metrics_service, sync_to_thread=False),
+        "jobs": Provide(job_service, sync_to_thread=False),
+        "job_monitor": Provide(job_monitor, sync_to_thread=False),
         "user_id": Provide(current_user, sync_to_thread=False),
     }
 
@@ -51,7 +62,8 @@ def lifespan(container: Container) -> Callable[[Litestar], AbstractAsyncContextM
         await start(container)
         app.state["token_verifier"] = container.token_verifier()
         try:
-            yield
+            async with embedded_worker(container):  # stops (drains) before the pools close
+                yield
         finally:
             await stop(container)
 

@@ -1,0 +1,246 @@
+"""Job store on SQLAlchemy Core: fenced conditional UPDATEs and the outbox relay's queries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from market_ai.adapters.sql.tables import jobs
+from market_ai.domain.job_store import JobFigures
+from market_ai.domain.jobs import WAITING, Job, JobStatus
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from uuid import UUID
+
+    from sqlalchemy import ColumnElement, Row
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+_WAITING = sorted(status.value for status in WAITING)
+_RUNNING = JobStatus.RUNNING.value
+
+
+def _to_row(job: Job) -> dict[str, Any]:
+    """Columns are named after the Job's fields."""
+    row = {field.name: getattr(job, field.name) for field in fields(job)}
+    return {**row, "status": job.status.value, "payload": dict(job.payload)}
+
+
+def _from_row(row: Row[Any]) -> Job:
+    m = row._mapping  # noqa: SLF001 - SQLAlchemy's public mapping accessor
+    return Job(**{**m, "status": JobStatus(m["status"])})
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """`Job.claimable` in SQL: due and waiting, or running on an expired lease."""
+    return or_(
+        and_(jobs.c.status.in_(_WAITING), jobs.c.run_after <= now),
+        and_(jobs.c.status == _RUNNING, jobs.c.lease_expires_at < now),
+    )
+
+
+def _running(job_id: UUID, attempt: int) -> ColumnElement[bool]:
+    """The fence: only the attempt that owns the running job may move it."""
+    return and_(jobs.c.id == job_id, jobs.c.status == _RUNNING, jobs.c.attempt == attempt)
+
+
+class SqlJobStore:
+    """Runs inside its unit of work's connection and transaction."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._conn = connection
+
+    async def _moved(self, where: ColumnElement[bool], **values: Any) -> bool:
+        result = await self._conn.execute(update(jobs).where(where).values(**values))
+        return result.rowcount == 1
+
+    async def _updated(self, where: ColumnElement[bool], **values: Any) -> Job | None:
+        statement = update(jobs).where(where).values(**values).returning(*jobs.c)
+        row = (await self._conn.execute(statement)).first()
+        return None if row is None else _from_row(row)
+
+    async def add(self, job: Job) -> Job:
+        """INSERT; with a key, ON CONFLICT DO NOTHING and read the job that holds the key.
+
+        On Postgres a concurrent insert of the same key waits for the other transaction:
+        if it commits, this one inserts nothing and reads its row.
+        """
+        if job.idempotency_key is None:
+            await self._conn.execute(jobs.insert().values(_to_row(job)))
+            return job
+        dialect = self._conn.dialect.name
+        insert: Any = postgresql.insert(jobs) if dialect == "postgresql" else sqlite.insert(jobs)
+        statement = insert.values(_to_row(job)).on_conflict_do_nothing(
+            index_elements=["owner_id", "idempotency_key"]
+        )
+        inserted = (await self._conn.execute(statement.returning(jobs.c.id))).first()
+        if inserted is not None:
+            return job
+        existing = (
+            await self._conn.execute(
+                select(jobs).where(
+                    jobs.c.owner_id == job.owner_id,
+                    jobs.c.idempotency_key == job.idempotency_key,
+                )
+            )
+        ).first()
+        if existing is None:  # the other transaction rolled back after all: try once more
+            return await self.add(job)
+        return _from_row(existing)
+
+    async def get(self, job_id: UUID) -> Job | None:
+        """Read one job by id."""
+        row = (await self._conn.execute(select(jobs).where(jobs.c.id == job_id))).first()
+        return None if row is None else _from_row(row)
+
+    async def start(self, job_id: UUID, now: datetime, lease_until: datetime) -> Job | None:
+        """UPDATE ... WHERE claimable RETURNING; a rival claim waits on the row, then misses."""
+        return await self._updated(
+            and_(jobs.c.id == job_id, _claimable(now)),
+            status=_RUNNING,
+            attempt=jobs.c.attempt + 1,
+            started_at=now,
+            finished_at=None,
+            lease_expires_at=lease_until,
+        )
+
+    async def renew(self, job_id: UUID, attempt: int, lease_until: datetime) -> bool:
+        """Extend the lease, fenced by attempt."""
+        return await self._moved(_running(job_id, attempt), lease_expires_at=lease_until)
+
+    async def succeed(
+        self, job_id: UUID, attempt: int, result: Mapping[str, Any] | None, now: datetime
+    ) -> bool:
+        """Finish, fenced by attempt."""
+        return await self._moved(
+            _running(job_id, attempt),
+            status=JobStatus.SUCCEEDED.value,
+            result=None if result is None else dict(result),
+            last_error=None,
+            finished_at=now,
+            lease_expires_at=None,
+        )
+
+    async def fail(
+        self, job_id: UUID, attempt: int, error: str, now: datetime, retry_at: datetime | None
+    ) -> bool:
+        """Record the failure, fenced by attempt; a retry is unpublished so the relay sends it."""
+        if retry_at is None:
+            return await self._moved(
+                _running(job_id, attempt),
+                status=JobStatus.DEAD.value,
+                last_error=error,
+                finished_at=now,
+                lease_expires_at=None,
+            )
+        return await self._moved(
+            _running(job_id, attempt),
+            status=JobStatus.FAILED.value,
+            last_error=error,
+            run_after=retry_at,
+            lease_expires_at=None,
+            published_at=None,
+        )
+
+    async def release(self, job_id: UUID, attempt: int, now: datetime) -> bool:
+        """Queue the job again, due now and unpublished, fenced by attempt."""
+        return await self._moved(
+            _running(job_id, attempt),
+            status=JobStatus.QUEUED.value,
+            run_after=now,
+            lease_expires_at=None,
+            published_at=None,
+        )
+
+    async def bury(self, job_id: UUID, error: str, now: datetime) -> bool:
+        """Dead, unless finished or running on a live lease."""
+        return await self._moved(
+            and_(
+                jobs.c.id == job_id,
+                or_(jobs.c.status.in_(_WAITING), _claimable(now)),
+            ),
+            status=JobStatus.DEAD.value,
+            last_error=error,
+            finished_at=now,
+            lease_expires_at=None,
+        )
+
+    async def list_dead(self, *, limit: int) -> Sequence[Job]:
+        """Dead jobs, most recently finished first."""
+        result = await self._conn.execute(
+            select(jobs)
+            .where(jobs.c.status == JobStatus.DEAD.value)
+            .order_by(jobs.c.finished_at.desc(), jobs.c.id.desc())
+            .limit(limit)
+        )
+        return [_from_row(row) for row in result]
+
+    async def revive(self, job_id: UUID, now: datetime, *, extra_attempts: int) -> Job | None:
+        """Queue a dead job again; the attempt limit moves past the attempts already made."""
+        return await self._updated(
+            and_(jobs.c.id == job_id, jobs.c.status == JobStatus.DEAD.value),
+            status=JobStatus.QUEUED.value,
+            max_attempts=jobs.c.attempt + extra_attempts,
+            run_after=now,
+            finished_at=None,
+            published_at=None,
+        )
+
+    async def claim_unpublished(self, now: datetime, *, limit: int) -> Sequence[UUID]:
+        """SELECT ... FOR UPDATE SKIP LOCKED on Postgres; SQLite has one writer, no need."""
+        statement = (
+            select(jobs.c.id)
+            .where(jobs.c.published_at.is_(None), _claimable(now))
+            .order_by(jobs.c.run_after, jobs.c.id)
+            .limit(limit)
+        )
+        if self._conn.dialect.name == "postgresql":
+            statement = statement.with_for_update(skip_locked=True)
+        return list((await self._conn.execute(statement)).scalars())
+
+    async def mark_published(self, job_ids: Sequence[UUID], now: datetime) -> None:
+        """Stamp the rows the relay just published."""
+        if job_ids:
+            await self._conn.execute(
+                update(jobs).where(jobs.c.id.in_(job_ids)).values(published_at=now)
+            )
+
+    async def unpublish_stale(self, *, published_before: datetime, lease_before: datetime) -> int:
+        """One UPDATE: the relay will publish these again."""
+        result = await self._conn.execute(
+            update(jobs)
+            .where(
+                jobs.c.published_at < published_before,
+                or_(
+                    jobs.c.status.in_(_WAITING),
+                    and_(jobs.c.status == _RUNNING, jobs.c.lease_expires_at < lease_before),
+                ),
+            )
+            .values(published_at=None)
+        )
+        return int(result.rowcount)
+
+    async def figures(self) -> JobFigures:
+        """One grouped scan of the status index, skipping the succeeded rows."""
+        rows = await self._conn.execute(
+            select(jobs.c.status, func.count(), func.min(jobs.c.run_after))
+            .where(jobs.c.status != JobStatus.SUCCEEDED.value)  # the many rows nobody waits on
+            .group_by(jobs.c.status)
+        )
+        counts: dict[str, int] = {}
+        oldest: datetime | None = None
+        for status, count, first_due in rows:
+            counts[status] = count
+            if status == JobStatus.QUEUED.value:
+                oldest = first_due
+        return JobFigures(
+            queued=counts.get(JobStatus.QUEUED.value, 0),
+            retrying=counts.get(JobStatus.FAILED.value, 0),
+            running=counts.get(_RUNNING, 0),
+            dead=counts.get(JobStatus.DEAD.value, 0),
+            oldest_queued_at=oldest,
+        )

@@ -1,0 +1,249 @@
+"""Running one delivery: fenced claim, handler under a renewed lease, outcome, ack."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from market_ai.domain.jobs import (
+    Job,
+    JobContext,
+    JobStatus,
+    PermanentJobError,
+    UnknownJobType,
+    check_result,
+    describe_error,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable
+    from datetime import datetime
+    from uuid import UUID
+
+    from market_ai.domain.job_queue import Delivery, JobQueue
+    from market_ai.domain.job_registry import JobRegistry, JobResult
+    from market_ai.domain.jobs import RetryPolicy
+    from market_ai.domain.ports import Clock, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    """What became of a delivery (for logs, counters and tests)."""
+
+    SUCCEEDED = "succeeded"
+    RETRYING = "retrying"
+    DEAD = "dead"
+    DUPLICATE = "duplicate_suppressed"
+    FENCED_OUT = "fenced_out"
+    HANDED_BACK = "handed_back"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseTerms:
+    """How long an attempt owns its job, and how many crash-redeliveries make it poison."""
+
+    lease_seconds: float = 30.0
+    max_deliveries: int = 5
+
+    @property
+    def lease(self) -> timedelta:
+        """The lease as a duration."""
+        return timedelta(seconds=self.lease_seconds)
+
+    @property
+    def renew_every(self) -> float:
+        """Renew three times per lease, so two lost renewals in a row still keep it."""
+        return self.lease_seconds / 3
+
+
+class _FenceLost(Exception):  # noqa: N818 - a signal between the lease keeper and the runner
+    """Another attempt owns the job now; this one must stop and record nothing."""
+
+
+class JobExecutor:
+    """Handles deliveries for one consumer; any number run concurrently.
+
+    At-least-once delivery means the same job id may arrive twice. The fenced claim decides:
+    one attempt runs, the other delivery is acked and counted as `duplicate_suppressed`.
+    """
+
+    def __init__(  # noqa: PLR0913 - the ports and policies a worker is made of
+        self,
+        *,
+        unit_of_work: UnitOfWorkFactory,
+        queue: JobQueue,
+        registry: JobRegistry,
+        clock: Clock,
+        retry: RetryPolicy,
+        terms: LeaseTerms,
+        consumer: str,
+    ) -> None:
+        self._uow = unit_of_work
+        self._queue = queue
+        self._registry = registry
+        self._clock = clock
+        self._retry = retry
+        self._terms = terms
+        self.consumer = consumer
+        self.active: set[UUID] = set()
+
+    async def handle(self, delivery: Delivery) -> Outcome:
+        """Take the delivery to an outcome; cancelled (a drain) hands the job back."""
+        if delivery.job_id in self.active:
+            return Outcome.SKIPPED  # our own job, published again: finishing it settles both
+        if delivery.deliveries > self._terms.max_deliveries:
+            return await self._poison(delivery)
+        job = await self._claim(delivery.job_id)
+        if job is None:
+            log.info(
+                "job.duplicate_suppressed %s deliveries=%d", delivery.job_id, delivery.deliveries
+            )
+            await self._settle(delivery, Outcome.DUPLICATE)
+            return Outcome.DUPLICATE
+        self.active.add(job.id)
+        try:
+            return await self._run(job, delivery)
+        finally:
+            self.active.discard(job.id)
+
+    async def _poison(self, delivery: Delivery) -> Outcome:
+        error = f"delivered {delivery.deliveries} times without finishing: it crashes its workers"
+        async with self._uow() as uow:
+            buried = await uow.jobs.bury(delivery.job_id, error, self._clock.now())
+            await uow.commit()
+        outcome = Outcome.DEAD if buried else Outcome.DUPLICATE
+        if buried:
+            log.warning("job.poisoned %s deliveries=%d", delivery.job_id, delivery.deliveries)
+        await self._settle(delivery, outcome)
+        return outcome
+
+    async def _claim(self, job_id: UUID) -> Job | None:
+        """Fenced claim; a lease about to end is waited out once (clocks differ by a little)."""
+        for last_try in (False, True):
+            now = self._clock.now()
+            async with self._uow() as uow:
+                job = await uow.jobs.start(job_id, now, now + self._terms.lease)
+                seen = await uow.jobs.get(job_id) if job is None else job
+                await uow.commit()
+            if job is not None or seen is None or last_try:
+                return job
+            left = _lease_left(seen, now)
+            if left is None or left > self._terms.renew_every:
+                return None
+            await asyncio.sleep(left + 0.05)
+        return None
+
+    async def _run(self, job: Job, delivery: Delivery) -> Outcome:
+        context = JobContext(job.id, job.attempt, job.owner_id, job.type, job.payload)
+        try:
+            handler = self._registry.handler(job.type)
+            result = await self._leased(job, delivery, handler(context))
+            encoded = check_result(result)
+        except _FenceLost:
+            log.warning("job.fenced_out %s attempt=%d", job.id, job.attempt)
+            return Outcome.FENCED_OUT
+        except asyncio.CancelledError:
+            await asyncio.shield(self._hand_back(job))
+            raise
+        except (PermanentJobError, UnknownJobType) as error:
+            return await self._failed(job, delivery, error, permanent=True)
+        except Exception as error:  # noqa: BLE001 - any handler failure is the job's, not ours
+            return await self._failed(job, delivery, error, permanent=False)
+        async with self._uow() as uow:
+            done = await uow.jobs.succeed(job.id, job.attempt, encoded, self._clock.now())
+            await uow.commit()
+        if not done:
+            log.warning("job.fenced_out %s attempt=%d", job.id, job.attempt)
+            return Outcome.FENCED_OUT
+        await self._settle(delivery, Outcome.SUCCEEDED)
+        return Outcome.SUCCEEDED
+
+    async def _leased(self, job: Job, delivery: Delivery, work: Awaitable[JobResult]) -> JobResult:
+        """Await `work` while renewing the database lease, then the queue entry, every L/3.
+
+        The database first: the queue entry then never becomes reclaimable while the row's
+        lease still runs. A renewal that finds the fence taken cancels the work.
+        """
+        task: asyncio.Future[JobResult] = asyncio.ensure_future(work)
+        lost = False
+
+        async def keep() -> None:
+            nonlocal lost
+            while True:
+                await asyncio.sleep(self._terms.renew_every)
+                try:
+                    async with self._uow() as uow:
+                        held = await uow.jobs.renew(
+                            job.id, job.attempt, self._clock.now() + self._terms.lease
+                        )
+                        await uow.commit()
+                    if not held:
+                        lost = True
+                        task.cancel()
+                        return
+                    await self._queue.renew(self.consumer, [delivery.receipt])
+                except Exception:  # a blip: the lease allows two more tries before it ends
+                    log.exception("job.renew_failed %s", job.id)
+
+        keeper = asyncio.create_task(keep())
+        try:
+            return await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if lost and (current is None or current.cancelling() == 0):
+                raise _FenceLost from None
+            raise
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+
+    async def _failed(
+        self, job: Job, delivery: Delivery, error: BaseException, *, permanent: bool
+    ) -> Outcome:
+        now = self._clock.now()
+        dead = permanent or job.attempt >= job.max_attempts
+        retry_at = None if dead else now + self._retry.delay(job.attempt)
+        async with self._uow() as uow:
+            moved = await uow.jobs.fail(job.id, job.attempt, describe_error(error), now, retry_at)
+            await uow.commit()
+        if not moved:
+            return Outcome.FENCED_OUT
+        outcome = Outcome.DEAD if dead else Outcome.RETRYING
+        log.info("job.%s %s attempt=%d: %s", outcome, job.id, job.attempt, describe_error(error))
+        await self._settle(delivery, outcome)
+        return outcome
+
+    async def _hand_back(self, job: Job) -> None:
+        """Drain: the row is queued and unpublished again, so any worker may take it at once.
+
+        The queue entry is left pending (not acked): were the database unreachable now, the
+        entry would still be reclaimed after the lease.
+        """
+        try:
+            async with self._uow() as uow:
+                await uow.jobs.release(job.id, job.attempt, self._clock.now())
+                await uow.commit()
+        except Exception:
+            log.exception("job.hand_back_failed %s", job.id)
+        else:
+            log.info("job.handed_back %s attempt=%d", job.id, job.attempt)
+
+    async def _settle(self, delivery: Delivery, outcome: Outcome) -> None:
+        """Ack the entry (acked entries are deleted) and count what deserves counting."""
+        await self._queue.ack([delivery.receipt])
+        if outcome in {Outcome.DEAD, Outcome.DUPLICATE, Outcome.SUCCEEDED, Outcome.RETRYING}:
+            await self._queue.count(outcome.value)
+
+
+def _lease_left(job: Job, now: datetime) -> float | None:
+    if job.status is not JobStatus.RUNNING or job.lease_expires_at is None:
+        return None
+    return max((job.lease_expires_at - now).total_seconds(), 0.0)

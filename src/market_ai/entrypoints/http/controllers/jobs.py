@@ -1,0 +1,27 @@
+"""Job routes: a job's owner polls its record here (the Location of every 202)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+
+from market_ai.domain.job_service import JobService
+from market_ai.entrypoints.http.dependencies import UserId
+from market_ai.entrypoints.http.job_schemas import JobOut
+
+Jobs = NamedDependency[JobService]
+
+
+class JobController(Controller):
+    """The signed-in user's jobs; another user's id reads as 404."""
+
+    path = "/jobs"
+    tags = ["jobs"]  # noqa: RUF012 - Litestar reads this class attribute
+
+    @get("/{job_id:uuid}", cache=False)
+    async def get_job(self, jobs: Jobs, user_id: UserId, job_id: FromPath[UUID]) -> JobOut:
+        """Status, attempt, result or last error; poll until succeeded or dead."""
+        return JobOut.of(await jobs.get(user_id, job_id))
