@@ -16,6 +16,7 @@ from market_ai.entrypoints.http.controllers.metrics import MetricsController
 from market_ai.entrypoints.http.dependencies import dependencies, lifespan
 from market_ai.entrypoints.http.problems import EXCEPTION_HANDLERS
 from market_ai.entrypoints.http.request_context import request_context_middleware
+from market_ai.entrypoints.http.security_headers import security_headers
 from market_ai.logging import configure_logging
 from market_ai.settings import Settings
 
@@ -63,6 +64,7 @@ def create_app(container: Container | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan(container)],
         middleware=[request_context_middleware],
+        before_send=[security_headers(production=settings.is_production)],
         cors_config=_cors(settings),
         openapi_config=openapi,
         request_max_body_size=settings.max_body_bytes,
