@@ -12,10 +12,12 @@ from market_ai.adapters.auth.jwks import JwksKeySet, StaticSigningKey
 from market_ai.adapters.auth.local_key import LocalKeyTokens
 from market_ai.adapters.memory.job_queue import InMemoryJobQueue, InMemoryJobStream
 from market_ai.adapters.memory.probe import InMemoryHealthProbe
+from market_ai.adapters.memory.rate_limit import InMemoryRateLimiter
 from market_ai.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
 from market_ai.adapters.redis.client import create_redis
 from market_ai.adapters.redis.probe import RedisHealthProbe
 from market_ai.adapters.redis.queue import RedisJobQueue
+from market_ai.adapters.redis.rate_limit import RedisRateLimiter
 from market_ai.adapters.sql.engine import create_engine, prepare_database, warm_pool
 from market_ai.adapters.sql.probe import SqlHealthProbe
 from market_ai.adapters.sql.unit_of_work import SqlUnitOfWork
@@ -137,6 +139,12 @@ class Container(containers.DeclarativeContainer):
         memory=providers.List(database_probe),
     )
     health_service = providers.Factory(HealthService, probes=readiness_probes)
+    # REDIS_URL shares one count across instances; without it each process counts alone.
+    rate_limiter = providers.Selector(
+        queue_backend,
+        redis=providers.Singleton(RedisRateLimiter, redis_client),
+        memory=providers.Singleton(InMemoryRateLimiter),
+    )
 
 
 def build_container(settings: Settings | None = None) -> Container:

@@ -20,6 +20,7 @@ from pydantic import (
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from market_ai.identity_settings import IdentitySettings
+from market_ai.rate_limit_settings import RateLimitSettings
 
 
 class AppEnv(StrEnum):
@@ -67,7 +68,7 @@ def mask_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
-class Settings(IdentitySettings):
+class Settings(IdentitySettings, RateLimitSettings):
     """Every setting, with the env var operators of the origin design already set."""
 
     model_config = SettingsConfigDict(
@@ -121,6 +122,7 @@ class Settings(IdentitySettings):
     max_budget_per_request: Decimal = Field(default=Decimal("10.0"), ge=0)
 
     # Identity provider (CLERK_*, AUTH_LEEWAY_SECONDS): see IdentitySettings.
+    # Rate limits (RATE_LIMIT_*, TRUSTED_PROXY_HOPS): see RateLimitSettings.
 
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)

@@ -15,12 +15,21 @@ from market_ai.entrypoints.http.controllers.jobs import JobController
 from market_ai.entrypoints.http.controllers.metrics import MetricsController
 from market_ai.entrypoints.http.dependencies import dependencies, lifespan
 from market_ai.entrypoints.http.problems import EXCEPTION_HANDLERS
+from market_ai.entrypoints.http.rate_limit import HEADERS as RATE_LIMIT_HEADERS
+from market_ai.entrypoints.http.rate_limit import rate_limiting
 from market_ai.entrypoints.http.request_context import request_context_middleware
 from market_ai.entrypoints.http.security_headers import security_headers
 from market_ai.logging import configure_logging
 from market_ai.settings import Settings
 
-EXPOSED_HEADERS = ["X-Total-Count", "X-Page-Number", "Location", "Retry-After", "X-Request-ID"]
+EXPOSED_HEADERS = [
+    "X-Total-Count",
+    "X-Page-Number",
+    "Location",
+    "Retry-After",
+    "X-Request-ID",
+    *RATE_LIMIT_HEADERS,
+]
 
 
 def _cors(settings: Settings) -> CORSConfig | None:
@@ -63,7 +72,7 @@ def create_app(container: Container | None = None) -> Litestar:
         dependencies=dependencies(container),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan(container)],
-        middleware=[request_context_middleware],
+        middleware=[request_context_middleware, *rate_limiting(container)],
         before_send=[security_headers(production=settings.is_production)],
         cors_config=_cors(settings),
         openapi_config=openapi,

@@ -12,6 +12,8 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from market_ai.domain.campaign_service import PER_PAGE_MAX, CampaignService
 from market_ai.domain.campaigns import CampaignStatus, Channel
 from market_ai.entrypoints.http.dependencies import UserId
+from market_ai.entrypoints.http.problem_docs import problem_responses
+from market_ai.entrypoints.http.rate_limit import CAMPAIGN_CREATE, limited_by
 from market_ai.entrypoints.http.schemas import CampaignCreate, CampaignOut, CampaignUpdate
 
 PageNumber = Annotated[int, QueryParameter(ge=1, le=1_000_000, description="1-based page number")]
@@ -26,7 +28,7 @@ class CampaignController(Controller):
     path = "/campaigns"
     tags = ["campaigns"]  # noqa: RUF012 - Litestar reads this class attribute
 
-    @get("/")
+    @get("/", responses=problem_responses())
     async def list_campaigns(
         self,
         campaigns: Campaigns,
@@ -45,7 +47,11 @@ class CampaignController(Controller):
             headers={"X-Total-Count": str(result.total), "X-Page-Number": str(result.page)},
         )
 
-    @post("/")
+    @post(
+        "/",
+        responses=problem_responses(413, 422),
+        opt=limited_by(CAMPAIGN_CREATE),  # RATE_LIMIT_CAMPAIGN_CREATE on top of the default
+    )
     async def create_campaign(
         self, campaigns: Campaigns, user_id: UserId, data: JSONBody[CampaignCreate]
     ) -> Response[CampaignOut]:
@@ -57,14 +63,14 @@ class CampaignController(Controller):
             headers={"Location": f"/api/campaigns/{campaign.id}"},
         )
 
-    @get("/{campaign_id:uuid}")
+    @get("/{campaign_id:uuid}", responses=problem_responses(404))
     async def get_campaign(
         self, campaigns: Campaigns, user_id: UserId, campaign_id: CampaignId
     ) -> CampaignOut:
         """One campaign."""
         return CampaignOut.of(await campaigns.get(user_id, campaign_id))
 
-    @patch("/{campaign_id:uuid}")
+    @patch("/{campaign_id:uuid}", responses=problem_responses(404, 409, 413, 422))
     async def update_campaign(
         self,
         campaigns: Campaigns,
@@ -75,7 +81,7 @@ class CampaignController(Controller):
         """Change some fields; status moves must follow the lifecycle."""
         return CampaignOut.of(await campaigns.update(user_id, campaign_id, data.to_domain()))
 
-    @delete("/{campaign_id:uuid}")
+    @delete("/{campaign_id:uuid}", responses=problem_responses(404))
     async def delete_campaign(
         self, campaigns: Campaigns, user_id: UserId, campaign_id: CampaignId
     ) -> None:

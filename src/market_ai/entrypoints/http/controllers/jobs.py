@@ -11,6 +11,7 @@ from litestar.params import FromPath
 from market_ai.domain.job_service import JobService
 from market_ai.entrypoints.http.dependencies import UserId
 from market_ai.entrypoints.http.job_schemas import JobOut
+from market_ai.entrypoints.http.problem_docs import problem_responses
 
 Jobs = NamedDependency[JobService]
 
@@ -21,7 +22,7 @@ class JobController(Controller):
     path = "/jobs"
     tags = ["jobs"]  # noqa: RUF012 - Litestar reads this class attribute
 
-    @get("/{job_id:uuid}", cache=False)
+    @get("/{job_id:uuid}", cache=False, responses=problem_responses(404))
     async def get_job(self, jobs: Jobs, user_id: UserId, job_id: FromPath[UUID]) -> JobOut:
         """Status, attempt, result or last error; poll until succeeded or dead."""
         return JobOut.of(await jobs.get(user_id, job_id))

@@ -19,6 +19,7 @@ from market_ai.entrypoints.http.metrics_schemas import (
     MetricsRecordedOut,
     MetricsReportOut,
 )
+from market_ai.entrypoints.http.problem_docs import problem_responses
 
 Metrics = NamedDependency[MetricsService]
 UserId = NamedDependency[str]
@@ -60,7 +61,7 @@ class MetricsController(Controller):
     path = "/campaigns/{campaign_id:uuid}/metrics"
     tags = ["metrics"]  # noqa: RUF012 - Litestar reads this class attribute
 
-    @post("/", status_code=200)
+    @post("/", status_code=200, responses=problem_responses(404, 413, 422))
     async def record_metrics(
         self,
         metrics: Metrics,
@@ -76,7 +77,7 @@ class MetricsController(Controller):
         report = await metrics.record(user_id, campaign_id, data.to_domain())
         return MetricsRecordedOut.of(report)
 
-    @get("/")
+    @get("/", responses=problem_responses(404, 422))
     async def get_metrics(
         self,
         metrics: Metrics,
