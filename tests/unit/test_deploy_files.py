@@ -46,6 +46,7 @@ KNOWN_SETTINGS = frozenset(
         "CLERK_DOMAIN",
         "CLERK_JWT_KEY",
         "CLERK_JWKS_URL",
+        "CLERK_ISSUER",
         "AUTH_LEEWAY_SECONDS",
         "ALLOWED_ORIGINS",
         "MAX_BODY_BYTES",
@@ -54,6 +55,11 @@ KNOWN_SETTINGS = frozenset(
         "MAIL_FROM",
         "WORKER_CONCURRENCY",
         "WORKER_GRACE_SECONDS",
+        "RATE_LIMIT_ENABLED",
+        "RATE_LIMIT_DEFAULT",
+        "RATE_LIMIT_CAMPAIGN_CREATE",
+        "RATE_LIMIT_FAIL_OPEN",
+        "TRUSTED_PROXY_HOPS",
     },
 )
 # Read by Render's Python build, not by the app.
