@@ -109,3 +109,75 @@ jobs = Table(
     # The relay's and the reconciler's scans, and the per-status counts of health reports.
     Index("ix_jobs_status_published_run_after", "status", "published_at", "run_after"),
 )
+
+# Generated copy: one row per (job, variant), so a redelivered job never writes a variant twice.
+content_variants = Table(
+    "content_variants",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("job_id", Uuid(), nullable=False),
+    Column("variant_index", Integer(), nullable=False),
+    Column("campaign_id", Uuid(), ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    Column("owner_id", String(255), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("tone", String(100), nullable=False),
+    Column("text", Text(), nullable=False),
+    Column("model", String(100), nullable=False),
+    Column("input_tokens", Integer(), nullable=False),
+    Column("cached_tokens", Integer(), nullable=False),
+    Column("output_tokens", Integer(), nullable=False),
+    Column("reasoning_tokens", Integer(), nullable=False),
+    Column("tool_calls", Integer(), nullable=False),
+    Column("cost_micros", BigInteger(), nullable=False),
+    Column("cited_file_ids", JSON(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    CheckConstraint(
+        "variant_index >= 0 AND input_tokens >= 0 AND cached_tokens >= 0"
+        " AND output_tokens >= 0 AND reasoning_tokens >= 0 AND tool_calls >= 0"
+        " AND cost_micros >= 0",
+        name="non_negative",
+    ),
+    UniqueConstraint("job_id", "variant_index", name="uq_content_variants_job_id"),
+    Index("ix_content_variants_campaign_created", "campaign_id", "created_at"),
+)
+
+# One row per user and budget period: the row a reservation's guarded UPDATE locks.
+spend_budgets = Table(
+    "spend_budgets",
+    metadata,
+    Column("owner_id", String(255), primary_key=True),
+    Column("period", String(16), primary_key=True),
+    # Micro-USD: exact integers, no float anywhere in the money path.
+    Column("spent_micros", BigInteger(), nullable=False),
+    Column("reserved_micros", BigInteger(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    CheckConstraint("spent_micros >= 0 AND reserved_micros >= 0", name="non_negative"),
+)
+
+# Every model-call attempt's reservation and what it finally cost; never deleted.
+spend_ledger = Table(
+    "spend_ledger",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("owner_id", String(255), nullable=False),
+    Column("period", String(16), nullable=False),
+    Column("job_id", Uuid(), nullable=True),
+    Column("attempt", Integer(), nullable=True),
+    Column("model", String(100), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reserved_micros", BigInteger(), nullable=False),
+    Column("actual_micros", BigInteger(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    CheckConstraint(
+        "status IN ('reserved', 'settled', 'released', 'expired')", name="status_known"
+    ),
+    CheckConstraint(
+        "reserved_micros >= 0 AND (actual_micros IS NULL OR actual_micros >= 0)",
+        name="non_negative",
+    ),
+    # The sweeper's scan for reservations whose worker died.
+    Index("ix_spend_ledger_status_expires", "status", "expires_at"),
+    Index("ix_spend_ledger_job", "job_id", "attempt"),
+)
