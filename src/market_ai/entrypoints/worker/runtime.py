@@ -34,9 +34,9 @@ class WorkerTimings:
 
     Reclaim bound: a job's queue entry is renewed every lease/3 while its handler runs. If
     the worker dies, the entry becomes reclaimable one lease after its last renewal, and a
-    worker with a free slot scans for such entries every lease/2 (between receives, which
-    block at most lease/6). So another worker takes the job over at most 1.5 x lease +
-    lease/6 < 2 x lease after the last renewal: under a minute with the 30 s default.
+    worker with a free slot scans for such entries every lease/2, between receives that
+    block at most min(1 s, lease/6). So another worker takes the job over at most
+    1.5 x lease + 1 s (and always < 2 x lease) after the last renewal: 46 s by default.
     """
 
     lease_seconds: float = 30.0
