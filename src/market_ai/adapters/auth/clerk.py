@@ -30,6 +30,7 @@ _REASONS: Final[tuple[tuple[type[jwt.PyJWTError], str], ...]] = (
     (jwt.ExpiredSignatureError, "token expired"),
     (jwt.ImmatureSignatureError, "token not yet valid"),
     (jwt.InvalidIssuerError, "token from another issuer"),
+    (jwt.InvalidAudienceError, "token for another audience"),
     (jwt.MissingRequiredClaimError, "token lacks a required claim"),
     (jwt.InvalidSignatureError, "bad signature"),
 )
@@ -46,6 +47,8 @@ class ClerkTokenVerifier:
     - `azp` (the browser origin that obtained the token), when present, must be one of
       `authorized_parties` (ALLOWED_ORIGINS). With none configured, a token naming any
       party is refused: no browser origin is trusted until an operator lists it.
+    - `aud`, when present, refuses the token: no audience is configured, and a token minted
+      for another API of the same issuer must not open this one.
     - `sub` is the user id; it must be a non-empty string.
     Messages say what failed, never what the token contained (they reach response headers).
     """
