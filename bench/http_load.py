@@ -69,7 +69,12 @@ def main() -> int:
         return 2
     data_dir = Path(tempfile.mkdtemp(prefix="market-ai-bench-"))
     port = free_port()
-    env = {**os.environ, "MARKET_AI_DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "MARKET_AI_DATA_DIR": str(data_dir),
+        "LOG_LEVEL": "WARNING",
+        "RATE_LIMIT_ENABLED": "false",  # throughput, not 429s (bench/rate_limit.py: its cost)
+    }
     cli = [sys.executable, "-m", "market_ai.entrypoints.cli"]
     token = subprocess.run(
         [*cli, "token", "--user", "bench"], env=env, check=True, capture_output=True, text=True

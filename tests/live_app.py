@@ -63,18 +63,32 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def serving(data_dir: Path, *args: str, **env: str) -> Iterator[str]:
-    """Run `market-ai serve ARGS` on a free port in its own process group; yield its URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port), *args],
-        env=app_env(data_dir, **env),
-        cwd=data_dir,
-        start_new_session=True,  # its own group, so stopping it reaches every worker
-    )
-    base = f"http://127.0.0.1:{port}"
+def serving_many(data_dir: Path, count: int, *args: str, **env: str) -> Iterator[list[str]]:
+    """Run `count` x `market-ai serve ARGS` on free ports at once; yield their URLs.
+
+    Each runs in its own process group, so stopping it reaches every Hypercorn worker.
+    """
+    processes: list[tuple[str, subprocess.Popen[bytes]]] = []
     try:
-        _wait_until_up(base, process)
-        yield base
+        for _ in range(count):
+            port = free_port()
+            process = subprocess.Popen(
+                [*CLI, "serve", "--port", str(port), *args],
+                env=app_env(data_dir, **env),
+                cwd=data_dir,
+                start_new_session=True,
+            )
+            processes.append((f"http://127.0.0.1:{port}", process))
+        for base, process in processes:  # they start in parallel; wait for each in turn
+            _wait_until_up(base, process)
+        yield [base for base, _ in processes]
     finally:
-        _stop(process)
+        for _, process in processes:
+            _stop(process)
+
+
+@contextlib.contextmanager
+def serving(data_dir: Path, *args: str, **env: str) -> Iterator[str]:
+    """Run one `market-ai serve ARGS` on a free port; yield its URL."""
+    with serving_many(data_dir, 1, *args, **env) as bases:
+        yield bases[0]

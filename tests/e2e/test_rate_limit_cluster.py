@@ -6,7 +6,6 @@ import asyncio
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.live_app import dev_token, serving
+from tests.live_app import dev_token, serving_many
 
 pytestmark = pytest.mark.e2e
 CONCURRENCY = 16
@@ -31,8 +30,7 @@ def cluster(
         "REDIS_URL": redis_url,
         "DATABASE_URL": "memory://",
     }  # the limit, not the data, is shared
-    with ExitStack() as stack:
-        bases = [stack.enter_context(serving(data_dir, "--workers", "2", **env)) for _ in "ab"]
+    with serving_many(data_dir, 2, "--workers", "2", **env) as bases:
         yield bases, data_dir
 
 

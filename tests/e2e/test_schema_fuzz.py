@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.live_app import dev_token, serving
 
 pytestmark = pytest.mark.e2e
-MAX_EXAMPLES = 30  # per operation: about half a minute for the whole API on two cores
+MAX_EXAMPLES = 50  # per operation and mode: about 20 s for the whole API on two cores
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
