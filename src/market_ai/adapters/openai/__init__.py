@@ -1,0 +1,1 @@
+"""OpenAI adapters: content generation on the official SDK."""

@@ -1,0 +1,188 @@
+"""The spend rules around model calls: price before, reserve atomically, settle after."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final, Literal
+from uuid import UUID, uuid4
+
+from market_ai.domain.content import Prompt
+from market_ai.domain.content_ports import (
+    CallLimits,
+    EntryStatus,
+    Generation,
+    LedgerEntry,
+    SpendLedger,
+)
+from market_ai.domain.errors import BudgetExceeded
+from market_ai.domain.ports import Clock
+from market_ai.domain.pricing import PriceTable, UnpricedModel
+from market_ai.domain.spend import (
+    CallBounds,
+    actual_micros,
+    input_token_bound,
+    micros_to_usd,
+    worst_case_micros,
+)
+
+log = logging.getLogger(__name__)
+
+Period = Literal["day", "month"]
+RESERVATION_SLACK: Final = timedelta(seconds=60)  # time around the calls (storing, settling)
+
+
+@dataclass(frozen=True, slots=True)
+class SpendPolicy:
+    """The bounds every call is made under and the limits spend is held to (micro-USD)."""
+
+    model: str
+    max_output_tokens: int
+    max_tool_calls: int
+    request_limit_micros: int
+    user_limit_micros: int | None = None
+    period: Period = "month"
+    call_timeout_seconds: float = 30.0
+    vector_store_id: str | None = None
+    max_results: int = 5
+    chunk_tokens: int = 800
+
+    @property
+    def bounds(self) -> CallBounds:
+        """What caps a call, for the worst-case estimate."""
+        return CallBounds(
+            max_output_tokens=self.max_output_tokens,
+            max_tool_calls=self.max_tool_calls,
+            file_search=self.vector_store_id is not None,
+            max_results=self.max_results,
+            chunk_tokens=self.chunk_tokens,
+        )
+
+    @property
+    def limits(self) -> CallLimits:
+        """What the generator must send with each call."""
+        return CallLimits(
+            model=self.model,
+            max_output_tokens=self.max_output_tokens,
+            max_tool_calls=self.max_tool_calls,
+            vector_store_id=self.vector_store_id,
+            max_results=self.max_results,
+        )
+
+
+def period_key(now: datetime, period: Period) -> str:
+    """The budget period `now` falls in (UTC): `2025-01-31` or `2025-01`."""
+    return now.strftime("%Y-%m-%d" if period == "day" else "%Y-%m")
+
+
+def _usd(micros: int) -> str:
+    return f"USD {micros_to_usd(micros)}"
+
+
+class SpendGuard:
+    """Prices calls from the policy and the price table, and keeps the ledger."""
+
+    def __init__(
+        self, ledger: SpendLedger, prices: PriceTable, clock: Clock, policy: SpendPolicy
+    ) -> None:
+        self._ledger = ledger
+        self._prices = prices
+        self._clock = clock
+        self.policy = policy
+
+    def call_worst_case(self, prompt: Prompt) -> int:
+        """The most one call with `prompt` can cost; UnpricedModel when it cannot be priced."""
+        price = self._prices.lookup(self.policy.model, self._clock.today())
+        bounds = self.policy.bounds
+        bound = input_token_bound(prompt.texts, bounds)
+        return worst_case_micros(price, self._prices.file_search_call, bound, bounds)
+
+    def check_request(self, worst_micros: int) -> None:
+        """MAX_BUDGET_PER_REQUEST: a request whose worst case exceeds it is never made."""
+        if worst_micros > self.policy.request_limit_micros:
+            raise BudgetExceeded(
+                f"worst-case cost {_usd(worst_micros)} exceeds MAX_BUDGET_PER_REQUEST "
+                f"{_usd(self.policy.request_limit_micros)}: refused before any model call"
+            )
+
+    async def check_user(self, owner_id: str, worst_micros: int) -> None:
+        """An early, non-binding look at the user's budget (the reservation is what binds)."""
+        limit = self.policy.user_limit_micros
+        if limit is None:
+            return
+        figures = await self._ledger.figures(owner_id, self._period())
+        if figures.spent_micros + figures.reserved_micros + worst_micros > limit:
+            raise BudgetExceeded(self._user_refusal(worst_micros, limit))
+
+    async def reserve(
+        self, owner_id: str, job_id: UUID, attempt: int, amount: int, calls: int
+    ) -> LedgerEntry:
+        """Hold `amount` for this attempt, atomically against the user's budget.
+
+        Expired holds are swept first, so a dead worker's reservation frees the budget
+        (counted in full: its calls may have been billed) without a separate process.
+        The hold outlives every call of the attempt (calls x timeout, plus slack).
+        """
+        now = self._clock.now()
+        await self._ledger.sweep(now)
+        ttl = timedelta(seconds=calls * self.policy.call_timeout_seconds) + RESERVATION_SLACK
+        entry = LedgerEntry(
+            id=uuid4(),
+            owner_id=owner_id,
+            period=self._period(),
+            job_id=job_id,
+            attempt=attempt,
+            model=self.policy.model,
+            status=EntryStatus.RESERVED,
+            reserved_micros=amount,
+            actual_micros=None,
+            created_at=now,
+            expires_at=now + ttl,
+        )
+        limit = self.policy.user_limit_micros
+        if not await self._ledger.reserve(entry, limit):
+            raise BudgetExceeded(self._user_refusal(amount, limit or 0))
+        return entry
+
+    def cost(self, generation: Generation) -> int:
+        """The actual cost of one answer, priced by the model that wrote it.
+
+        A snapshot name resolves to its base model; a model the table does not know is
+        priced as the model that was asked for (that is what is billed), never at zero.
+        """
+        today = self._clock.today()
+        try:
+            price = self._prices.lookup(generation.model, today)
+        except UnpricedModel:
+            price = self._prices.lookup(self.policy.model, today)
+        return actual_micros(price, self._prices.file_search_call, generation.usage)
+
+    async def close(self, entry: LedgerEntry, spent_micros: int, *, billed: bool) -> None:
+        """Settle at what was spent, or release when no call was billed at all."""
+        now = self._clock.now()
+        if spent_micros > entry.reserved_micros:
+            log.warning(
+                "spend.over_reservation entry=%s reserved=%d actual=%d",
+                entry.id,
+                entry.reserved_micros,
+                spent_micros,
+            )
+        if billed:
+            await self._ledger.settle(entry.id, spent_micros, now)
+        else:
+            await self._ledger.release(entry.id, now)
+
+    async def job_spend(self, job_id: UUID) -> int:
+        """What every attempt of a job was counted at (closed entries only)."""
+        entries = await self._ledger.entries(job_id)
+        return sum(e.actual_micros or 0 for e in entries)
+
+    def _period(self) -> str:
+        return period_key(self._clock.now(), self.policy.period)
+
+    def _user_refusal(self, amount: int, limit: int) -> str:
+        return (
+            f"per-user budget for {self._period()} ({_usd(limit)}) cannot hold this request's "
+            f"worst case {_usd(amount)}: refused before any model call"
+        )
