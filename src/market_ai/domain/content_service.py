@@ -172,20 +172,16 @@ class ContentService:
             if error.usage is not None:
                 failed = Generation("", self._guard.policy.model, error.usage)
                 spent, billed = spent + self._guard.cost(failed), True
+            if not error.retryable:
+                message = f"the model provider refused the request: {error}"
+                raise PermanentJobError(message) from error
             raise
         finally:
             total = spent + in_flight
             await asyncio.shield(self._guard.close(entry, total, billed=billed or total > 0))
 
     async def _call(self, prompt: Prompt) -> Generation:
-        try:
-            return await self._generator.generate(prompt, self._guard.policy.limits)
-        except GenerationError as error:
-            if not error.retryable:
-                raise PermanentJobError(
-                    f"the model provider refused the request: {error}"
-                ) from error
-            raise
+        return await self._generator.generate(prompt, self._guard.policy.limits)
 
     async def _keep(self, work: _Work, prompt: Prompt, generation: Generation, cost: int) -> None:
         ctx, request, usage = work.ctx, work.request, generation.usage
