@@ -13,8 +13,10 @@ if TYPE_CHECKING:
     from types import TracebackType
     from uuid import UUID
 
+    from market_ai.domain.analysis_store import AnalysisRepository
     from market_ai.domain.campaigns import Campaign, CampaignStatus, Channel
     from market_ai.domain.job_store import JobStore
+    from market_ai.domain.mail import EmailDeliveryLog
     from market_ai.domain.ports import (
         CampaignRepository,
         MetricsRepository,
@@ -135,6 +137,14 @@ class WrappingUnitOfWork:
     @property
     def jobs(self) -> JobStore:
         return self.inner.jobs
+
+    @property
+    def analyses(self) -> AnalysisRepository:
+        return self.inner.analyses
+
+    @property
+    def email_deliveries(self) -> EmailDeliveryLog:
+        return self.inner.email_deliveries
 
     async def __aenter__(self) -> Self:
         await self.inner.__aenter__()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Literal
 
 from dependency_injector import containers, providers
@@ -11,6 +12,7 @@ from market_ai.adapters.auth.clerk import ClerkTokenVerifier, SigningKeys
 from market_ai.adapters.auth.jwks import JwksKeySet, StaticSigningKey
 from market_ai.adapters.auth.local_key import LocalKeyTokens
 from market_ai.adapters.memory.job_queue import InMemoryJobQueue, InMemoryJobStream
+from market_ai.adapters.memory.outbox_mailer import OutboxMailer
 from market_ai.adapters.memory.probe import InMemoryHealthProbe
 from market_ai.adapters.memory.rate_limit import InMemoryRateLimiter
 from market_ai.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
@@ -18,16 +20,19 @@ from market_ai.adapters.redis.client import create_redis
 from market_ai.adapters.redis.probe import RedisHealthProbe
 from market_ai.adapters.redis.queue import RedisJobQueue
 from market_ai.adapters.redis.rate_limit import RedisRateLimiter
+from market_ai.adapters.smtp.mailer import SmtpMailer
 from market_ai.adapters.sql.engine import create_engine, prepare_database, warm_pool
 from market_ai.adapters.sql.probe import SqlHealthProbe
 from market_ai.adapters.sql.unit_of_work import SqlUnitOfWork
+from market_ai.domain.analysis_service import AnalysisService
 from market_ai.domain.campaign_service import CampaignService
 from market_ai.domain.clock import SystemClock
 from market_ai.domain.health import HealthService
 from market_ai.domain.job_overview import JobMonitor
-from market_ai.domain.job_registry import default_registry
+from market_ai.domain.job_registry import default_registry, run_by
 from market_ai.domain.job_service import JobService
 from market_ai.domain.jobs import RetryPolicy
+from market_ai.domain.mail_service import MailService
 from market_ai.domain.metrics_service import MetricsService
 from market_ai.domain.ports import Clock
 from market_ai.identity_settings import load_rsa_public_key
@@ -35,6 +40,7 @@ from market_ai.settings import Settings, SettingsError, load_settings
 
 StorageKind = Literal["sql", "memory"]
 IdentityKind = Literal["local", "clerk"]
+MailKind = Literal["smtp", "outbox"]
 QueueKind = Literal["redis", "memory"]
 
 
@@ -46,6 +52,27 @@ def storage_kind(settings: Settings) -> StorageKind:
 def queue_kind(settings: Settings) -> QueueKind:
     """REDIS_URL selects Redis Streams; without it the queue lives in this process."""
     return "redis" if settings.redis_url is not None else "memory"
+
+
+def mail_kind(settings: Settings) -> MailKind:
+    """SMTP_URL sends through a mail server; without it mail goes to the local outbox."""
+    return "smtp" if settings.smtp_url is not None else "outbox"
+
+
+def smtp_mailer(settings: Settings) -> SmtpMailer:
+    """The SMTP mailer SMTP_URL, MAIL_FROM and the SMTP_* settings describe."""
+    url = settings.smtp_url.get_secret_value() if settings.smtp_url is not None else ""
+    return SmtpMailer(
+        url,
+        settings.mail_from,
+        timeout=settings.smtp_timeout_seconds,
+        starttls=settings.smtp_starttls,
+    )
+
+
+def outbox_path(data_dir: Path) -> Path:
+    """Where the embedded default writes mail: `<data dir>/outbox/`."""
+    return data_dir / "outbox"
 
 
 def identity_kind(settings: Settings) -> IdentityKind:
@@ -117,7 +144,11 @@ class Container(containers.DeclarativeContainer):
         redis=providers.Singleton(RedisJobQueue, redis_client),
         memory=providers.Singleton(InMemoryJobQueue, job_stream),
     )
-    job_registry = providers.Singleton(default_registry, settings.provided.job_handler_modules)
+    # Filled in below the services whose `run` they call (those need the registry to enqueue).
+    job_handlers = providers.Dict()
+    job_registry = providers.Singleton(
+        default_registry, settings.provided.job_handler_modules, handlers=job_handlers
+    )
     retry_policy = providers.Singleton(
         RetryPolicy,
         base_seconds=settings.provided.job_retry_base_seconds,
@@ -133,6 +164,30 @@ class Container(containers.DeclarativeContainer):
         on_enqueued=job_wakeup.provided.set,
     )
     job_monitor = providers.Factory(JobMonitor, jobs=job_service, queue=job_queue, clock=clock)
+
+    mailer = providers.Selector(
+        providers.Callable(mail_kind, settings),
+        smtp=providers.Singleton(smtp_mailer, settings),
+        outbox=providers.Singleton(
+            OutboxMailer,
+            providers.Callable(outbox_path, settings.provided.data_dir),
+            settings.provided.mail_from,
+        ),
+    )
+    analysis_service = providers.Factory(
+        AnalysisService, unit_of_work=unit_of_work.provider, clock=clock, jobs=job_service
+    )
+    mail_service = providers.Factory(
+        MailService,
+        unit_of_work=unit_of_work.provider,
+        clock=clock,
+        jobs=job_service,
+        mailer=mailer,
+    )
+    job_handlers.add_kwargs(
+        analyze_campaign=providers.Callable(run_by, analysis_service.provider),
+        send_email=providers.Callable(run_by, mail_service.provider),
+    )
     readiness_probes = providers.Selector(
         queue_backend,
         redis=providers.List(database_probe, providers.Singleton(RedisHealthProbe, redis_client)),

@@ -20,6 +20,7 @@ from pydantic import (
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from market_ai.identity_settings import IdentitySettings
+from market_ai.mail_settings import MailSettings
 from market_ai.rate_limit_settings import RateLimitSettings
 
 
@@ -68,7 +69,7 @@ def mask_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
-class Settings(IdentitySettings, RateLimitSettings):
+class Settings(IdentitySettings, RateLimitSettings, MailSettings):
     """Every setting, with the env var operators of the origin design already set."""
 
     model_config = SettingsConfigDict(
@@ -123,6 +124,7 @@ class Settings(IdentitySettings, RateLimitSettings):
 
     # Identity provider (CLERK_*, AUTH_LEEWAY_SECONDS): see IdentitySettings.
     # Rate limits (RATE_LIMIT_*, TRUSTED_PROXY_HOPS): see RateLimitSettings.
+    # Mail (SMTP_URL, MAIL_FROM, SMTP_TIMEOUT_SECONDS, SMTP_STARTTLS): see MailSettings.
 
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)

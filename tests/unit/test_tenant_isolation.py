@@ -23,6 +23,7 @@ from market_ai.adapters.auth.local_key import LocalKeyTokens
 from market_ai.container import Container
 from market_ai.entrypoints.http.app import create_app
 from tests.conftest import bearer
+from tests.job_rig import eventually
 
 Client = AsyncTestClient[Litestar]
 OWNER, INTRUDER = "user_alice", "user_mallory"
@@ -56,6 +57,14 @@ async def _campaign(client: Client, _: Container, owner: dict[str, str]) -> str:
         f"/api/campaigns/{campaign_id}/metrics", json=_metrics(clicks=77), headers=owner
     )
     assert recorded.status_code == 200, recorded.text
+    started = await client.post(f"/api/campaigns/{campaign_id}/analysis", headers=owner)
+    assert started.status_code == 202, started.text
+
+    async def analysed() -> bool:
+        answer = await client.get(f"/api/campaigns/{campaign_id}/analysis", headers=owner)
+        return answer.status_code == 200
+
+    await eventually(analysed)  # the embedded worker runs it
     return campaign_id
 
 
@@ -72,7 +81,12 @@ def _metrics(clicks: int) -> dict[str, Any]:
 
 RESOURCES: dict[str, Resource] = {
     "campaign_id": Resource(
-        _campaign, ("/api/campaigns/{campaign_id}", "/api/campaigns/{campaign_id}/metrics")
+        _campaign,
+        (
+            "/api/campaigns/{campaign_id}",
+            "/api/campaigns/{campaign_id}/metrics",
+            "/api/campaigns/{campaign_id}/analysis",
+        ),
     ),
     "job_id": Resource(_job, ("/api/jobs/{job_id}",), stable=("id", "type", "payload")),
 }
@@ -85,6 +99,11 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/api/campaigns/{campaign_id:uuid}/metrics"): Probe(),
     ("POST", "/api/campaigns/{campaign_id:uuid}/metrics"): Probe(body=_metrics(clicks=1)),
     ("GET", "/api/jobs/{job_id:uuid}"): Probe(),
+    ("GET", "/api/campaigns/{campaign_id:uuid}/analysis"): Probe(),
+    ("POST", "/api/campaigns/{campaign_id:uuid}/analysis"): Probe(),
+    ("POST", "/api/campaigns/{campaign_id:uuid}/emails"): Probe(
+        body={"to": ["ops@example.com"], "subject": "Report", "body": "Figures attached."}
+    ),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from market_ai.domain.jobs import JobContext, UnknownJobType, check_type
 
@@ -67,16 +67,42 @@ async def acknowledge(ctx: JobContext) -> JobResult:
     }
 
 
-def default_registry(extra_modules: Sequence[str] = ()) -> JobRegistry:
+class JobRunner(Protocol):
+    """A use case that runs one job type (its `run` is the handler)."""
+
+    async def run(self, ctx: JobContext) -> JobResult:
+        """Do the job's work; idempotent by `ctx.job_id`."""
+        ...
+
+
+def run_by(make: Callable[[], JobRunner]) -> JobHandler:
+    """A handler that builds its service per job.
+
+    Services enqueue through JobService, which needs the registry: building them lazily
+    lets the registry exist first, with no cycle in the composition root.
+    """
+
+    async def handle(ctx: JobContext) -> JobResult:
+        return await make().run(ctx)
+
+    return handle
+
+
+def default_registry(
+    extra_modules: Sequence[str] = (), handlers: Mapping[str, JobHandler] | None = None
+) -> JobRegistry:
     """The job types this release knows, plus those of `extra_modules` (JOB_HANDLER_MODULES).
 
-    Each extra module defines `register(registry)`; that is how a deployment (or a drill
-    that needs a recording handler) adds job types to `market-ai worker` without forking.
+    `handlers` (the container's) replace the placeholder of their type. Each extra module
+    defines `register(registry)`; that is how a deployment (or a drill that needs a
+    recording handler) adds job types to `market-ai worker` without forking.
     """
     registry = JobRegistry()
     registry.register(NOOP, noop)
     for job_type in (GENERATE_CONTENT, ANALYZE_CAMPAIGN, SEND_EMAIL):
         registry.register(job_type, acknowledge)
+    for job_type, handler in (handlers or {}).items():
+        registry.register(job_type, handler, replace=True)
     for name in extra_modules:
         register: Callable[[JobRegistry], None] | None = getattr(
             importlib.import_module(name), "register", None

@@ -141,6 +141,10 @@ class JobService:
         async with self._uow() as uow:
             return await uow.jobs.figures()
 
+    def notify(self) -> None:
+        """Wake the relay: for use cases that committed `enqueue` in their own unit of work."""
+        self._notify()
+
     def _notify(self) -> None:
         if self._on_enqueued is not None:
             self._on_enqueued()

@@ -8,8 +8,10 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
+from market_ai.domain.analysis_store import AnalysisRepository
 from market_ai.domain.campaigns import Campaign, CampaignStatus, Channel
 from market_ai.domain.job_store import JobStore
+from market_ai.domain.mail import EmailDeliveryLog
 from market_ai.domain.metrics import DailyMetrics
 
 
@@ -87,6 +89,16 @@ class UnitOfWork(Protocol):
     @property
     def jobs(self) -> JobStore:
         """The job rows (the outbox) written and read by this unit of work."""
+        ...
+
+    @property
+    def analyses(self) -> AnalysisRepository:
+        """The campaign analyses stored by analysis jobs."""
+        ...
+
+    @property
+    def email_deliveries(self) -> EmailDeliveryLog:
+        """The record of emails handed to the mail server, one per send_email job."""
         ...
 
     async def __aenter__(self) -> Self:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Self
 from uuid import UUID
 
+from market_ai.adapters.memory.analyses import InMemoryAnalysisRepository, InMemoryEmailDeliveryLog
 from market_ai.adapters.memory.campaigns import InMemoryCampaignRepository
 from market_ai.adapters.memory.jobs import InMemoryJobStore
 from market_ai.adapters.memory.metrics import InMemoryMetricsRepository
@@ -14,8 +15,10 @@ if TYPE_CHECKING:
     from datetime import date
     from types import TracebackType
 
+    from market_ai.domain.analysis import Analysis
     from market_ai.domain.campaigns import Campaign
     from market_ai.domain.jobs import Job
+    from market_ai.domain.mail import EmailDelivery
     from market_ai.domain.metrics import DailyMetrics
 
 
@@ -26,6 +29,8 @@ class InMemoryStore:
     campaigns: dict[UUID, Campaign] = field(default_factory=dict)
     metrics: dict[UUID, dict[date, DailyMetrics]] = field(default_factory=dict)
     jobs: dict[UUID, Job] = field(default_factory=dict)
+    analyses: dict[UUID, Analysis] = field(default_factory=dict)
+    email_deliveries: dict[UUID, EmailDelivery] = field(default_factory=dict)
 
 
 class InMemoryUnitOfWork:
@@ -36,6 +41,8 @@ class InMemoryUnitOfWork:
         self.campaigns = InMemoryCampaignRepository(store)
         self.metrics = InMemoryMetricsRepository(store)
         self.jobs = InMemoryJobStore(store)
+        self.analyses = InMemoryAnalysisRepository(store)
+        self.email_deliveries = InMemoryEmailDeliveryLog(store)
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -55,6 +62,8 @@ class InMemoryUnitOfWork:
         self.campaigns.commit()
         self.metrics.commit()
         self.jobs.apply(jobs)
+        self.analyses.commit()
+        self.email_deliveries.commit()
         self.committed = True
 
     async def rollback(self) -> None:
@@ -62,3 +71,5 @@ class InMemoryUnitOfWork:
         self.campaigns.rollback()
         self.metrics.rollback()
         self.jobs.rollback()
+        self.analyses.rollback()
+        self.email_deliveries.rollback()

@@ -181,3 +181,32 @@ spend_ledger = Table(
     Index("ix_spend_ledger_status_expires", "status", "expires_at"),
     Index("ix_spend_ledger_job", "job_id", "attempt"),
 )
+
+# One analysis per analyze_campaign job (the job id is the key, so redelivery stores once).
+campaign_analyses = Table(
+    "campaign_analyses",
+    metadata,
+    Column("job_id", Uuid(), primary_key=True),
+    Column("campaign_id", Uuid(), ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    Column("owner_id", String(255), nullable=False),
+    Column("as_of", Date(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("figures", JSON(), nullable=False),
+    Column("summary", Text(), nullable=True),
+    Column("summary_model", String(100), nullable=True),
+    Index("ix_campaign_analyses_campaign_created", "campaign_id", "created_at"),
+)
+
+# One row per send_email job whose message the mail server accepted: the "already sent" mark.
+# No foreign key: a record of what was sent outlives the campaign it was about.
+email_deliveries = Table(
+    "email_deliveries",
+    metadata,
+    Column("job_id", Uuid(), primary_key=True),
+    Column("campaign_id", Uuid(), nullable=False),
+    Column("owner_id", String(255), nullable=False),
+    Column("message_id", String(255), nullable=False),
+    Column("recipients", JSON(), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=False),
+)

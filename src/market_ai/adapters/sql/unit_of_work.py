@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Self
 
 from sqlalchemy import exc as sa_exc
 
+from market_ai.adapters.sql.analyses import SqlAnalysisRepository, SqlEmailDeliveryLog
 from market_ai.adapters.sql.campaigns import SqlCampaignRepository
 from market_ai.adapters.sql.jobs import SqlJobStore
 from market_ai.adapters.sql.metrics import SqlMetricsRepository
@@ -25,6 +26,8 @@ class SqlUnitOfWork:
     campaigns: SqlCampaignRepository
     metrics: SqlMetricsRepository
     jobs: SqlJobStore
+    analyses: SqlAnalysisRepository
+    email_deliveries: SqlEmailDeliveryLog
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -40,6 +43,8 @@ class SqlUnitOfWork:
         self.campaigns = SqlCampaignRepository(self._conn)
         self.metrics = SqlMetricsRepository(self._conn)
         self.jobs = SqlJobStore(self._conn)
+        self.analyses = SqlAnalysisRepository(self._conn)
+        self.email_deliveries = SqlEmailDeliveryLog(self._conn)
         return self
 
     async def __aexit__(

@@ -9,7 +9,9 @@ from litestar.openapi import OpenAPIConfig
 
 from market_ai.container import Container, build_container
 from market_ai.entrypoints.http.auth import BearerAuthMiddleware
+from market_ai.entrypoints.http.controllers.analysis import AnalysisController
 from market_ai.entrypoints.http.controllers.campaigns import CampaignController
+from market_ai.entrypoints.http.controllers.emails import EmailController
 from market_ai.entrypoints.http.controllers.health import HealthController
 from market_ai.entrypoints.http.controllers.jobs import JobController
 from market_ai.entrypoints.http.controllers.metrics import MetricsController
@@ -58,7 +60,13 @@ def create_app(container: Container | None = None) -> Litestar:
     settings = container.settings()
     api = Router(
         path="/api",
-        route_handlers=[CampaignController, MetricsController, JobController],
+        route_handlers=[
+            CampaignController,
+            MetricsController,
+            JobController,
+            AnalysisController,
+            EmailController,
+        ],
         middleware=[DefineMiddleware(BearerAuthMiddleware)],
         security=[{"BearerToken": []}],
     )

@@ -10,10 +10,12 @@ from litestar import Litestar, Request
 from litestar.di import Dependency, Provide
 
 from market_ai.container import Container, start, stop
+from market_ai.domain.analysis_service import AnalysisService
 from market_ai.domain.campaign_service import CampaignService
 from market_ai.domain.health import HealthService
 from market_ai.domain.job_overview import JobMonitor
 from market_ai.domain.job_service import JobService
+from market_ai.domain.mail_service import MailService
 from market_ai.domain.metrics_service import MetricsService
 from market_ai.entrypoints.worker.embedded import embedded_worker
 
@@ -39,12 +41,20 @@ def dependencies(container: Container) -> dict[str, Provide]:
     def job_monitor() -> JobMonitor:
         return container.job_monitor()
 
+    def analysis_service() -> AnalysisService:
+        return container.analysis_service()
+
+    def mail_service() -> MailService:
+        return container.mail_service()
+
     return {
         "campaigns": Provide(campaign_service, sync_to_thread=False),
         "health": Provide(health_service, sync_to_thread=False),
         "metrics": Provide(metrics_service, sync_to_thread=False),
         "jobs": Provide(job_service, sync_to_thread=False),
         "job_monitor": Provide(job_monitor, sync_to_thread=False),
+        "analyses": Provide(analysis_service, sync_to_thread=False),
+        "mail": Provide(mail_service, sync_to_thread=False),
         "user_id": Provide(current_user, sync_to_thread=False),
     }
 

@@ -1,0 +1,1 @@
+"""SMTP adapters: SMTP_URL parsing, MIME building and the aiosmtplib mailer."""

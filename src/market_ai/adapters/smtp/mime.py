@@ -1,0 +1,32 @@
+"""The MIME form of a domain EmailMessage, shared by the SMTP mailer and the outbox."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage as MimeMessage
+from email.utils import formatdate, parseaddr
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from market_ai.domain.mail import EmailMessage
+
+
+def sender_domain(mail_from: str) -> str:
+    """The domain of MAIL_FROM's address: where this deployment's Message-IDs live."""
+    return parseaddr(mail_from)[1].rpartition("@")[2].lower() or "localhost"
+
+
+def envelope_sender(mail_from: str) -> str:
+    """The bare address of MAIL_FROM, for SMTP's MAIL FROM command."""
+    return parseaddr(mail_from)[1]
+
+
+def build_mime(message: EmailMessage, *, mail_from: str, message_id: str) -> MimeMessage:
+    """Plain text, UTF-8; headers come from checked values, so none can be forged."""
+    mime = MimeMessage()
+    mime["From"] = mail_from
+    mime["To"] = ", ".join(message.to)
+    mime["Subject"] = message.subject
+    mime["Date"] = formatdate(usegmt=True)
+    mime["Message-ID"] = message_id
+    mime.set_content(message.body, subtype="plain", charset="utf-8")
+    return mime

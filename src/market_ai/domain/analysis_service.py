@@ -1,0 +1,143 @@
+"""Campaign analysis use cases: ask for one (a job), run it (the handler), read the latest."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+from uuid import UUID
+
+from market_ai.domain.analysis import Analysis, analyse, analysis_window, document
+from market_ai.domain.errors import Conflict, NotFound
+from market_ai.domain.job_registry import ANALYZE_CAMPAIGN, JobResult
+from market_ai.domain.job_service import JobService
+from market_ai.domain.jobs import Job, JobContext, PermanentJobError
+from market_ai.domain.ports import Clock, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+SUMMARY_MAX: Final = 2_000  # a short paragraph for a dashboard card, not an essay
+SummaryWriter = Callable[[str, UUID, str], Awaitable[tuple[str, str]]]
+"""(owner_id, job_id, prompt) -> (text, model). Budget-bound by whoever provides it; the job
+id lets a budget-aware generator reserve once per job however often the job is delivered."""
+
+_PROMPT: Final = (
+    "Write a short summary (at most 4 sentences) of this marketing campaign's performance "
+    "for its owner: how spend paces against budget, the trend, and one suggestion. "
+    "Use only these figures (JSON):\n"
+)
+
+
+class AnalysisService:
+    """Analyses of a user's campaign; another user's campaign reads as NotFound.
+
+    The analysis runs as a job: `request` stages it in the same unit of work that checked
+    ownership, `run` is the job handler, idempotent by job id.
+    """
+
+    def __init__(
+        self,
+        unit_of_work: UnitOfWorkFactory,
+        clock: Clock,
+        jobs: JobService,
+        summary_writer: SummaryWriter | None = None,
+    ) -> None:
+        self._uow = unit_of_work
+        self._clock = clock
+        self._jobs = jobs
+        self._write_summary = summary_writer
+
+    async def request(
+        self, owner_id: str, campaign_id: UUID, *, idempotency_key: str | None = None
+    ) -> Job:
+        """Enqueue an analysis; the same key (same user) returns the job it started before."""
+        payload = {"campaign_id": str(campaign_id)}
+        async with self._uow() as uow:
+            if await uow.campaigns.get(owner_id, campaign_id) is None:
+                raise NotFound("campaign not found")
+            job = await self._jobs.enqueue(
+                uow, owner_id, ANALYZE_CAMPAIGN, payload, idempotency_key=idempotency_key
+            )
+            if dict(job.payload) != payload:
+                raise Conflict("the Idempotency-Key was already used for another request")
+            await uow.commit()
+        self._jobs.notify()
+        return job
+
+    async def latest(self, owner_id: str, campaign_id: UUID) -> Analysis:
+        """The campaign's most recent analysis; NotFound when none was made yet."""
+        async with self._uow() as uow:
+            if await uow.campaigns.get(owner_id, campaign_id) is None:
+                raise NotFound("campaign not found")
+            analysis = await uow.analyses.latest(campaign_id)
+        if analysis is None:
+            raise NotFound("no analysis of this campaign yet: POST one first")
+        return analysis
+
+    async def run(self, ctx: JobContext) -> JobResult:
+        """The `analyze_campaign` handler: compute, summarise if possible, store once by job id.
+
+        A redelivered job that already stored its analysis returns it without computing
+        again. Two attempts racing past the check both compute, but the store keeps the first
+        insert and the second returns it: one analysis per job either way.
+        """
+        try:
+            campaign_id = UUID(str(ctx.payload["campaign_id"]))
+        except (KeyError, ValueError) as error:
+            raise PermanentJobError("payload needs a campaign_id") from error
+        async with self._uow() as uow:
+            stored = await uow.analyses.get(ctx.job_id)
+            if stored is not None:
+                return _result(stored)
+            campaign = await uow.campaigns.get(ctx.owner_id, campaign_id)
+            if campaign is None:
+                raise PermanentJobError("campaign not found (deleted since the request?)")
+            as_of = self._clock.today()
+            start, end = analysis_window(campaign, as_of)
+            rows = await uow.metrics.list_range(campaign_id, start, end) if start <= end else []
+        figures = document(analyse(campaign, rows, as_of))
+        summary, model = await self._summary(ctx, figures)
+        analysis = Analysis(
+            job_id=ctx.job_id,
+            campaign_id=campaign_id,
+            owner_id=ctx.owner_id,
+            as_of=as_of,
+            created_at=self._clock.now(),
+            figures=figures,
+            summary=summary,
+            summary_model=model,
+        )
+        async with self._uow() as uow:
+            if await uow.campaigns.get(ctx.owner_id, campaign_id) is None:
+                raise PermanentJobError("campaign not found (deleted during the analysis)")
+            stored = await uow.analyses.add(analysis)
+            await uow.commit()
+        return _result(stored)
+
+    async def _summary(
+        self, ctx: JobContext, figures: dict[str, Any]
+    ) -> tuple[str | None, str | None]:
+        """A written summary when a writer is configured; its failure never fails the job."""
+        if self._write_summary is None:
+            return None, None
+        prompt = _PROMPT + json.dumps(figures, sort_keys=True)
+        try:
+            text, model = await self._write_summary(ctx.owner_id, ctx.job_id, prompt)
+        except Exception:  # a budget refusal or an outage: the figures still stand
+            log.warning("analysis.summary_failed job=%s", ctx.job_id, exc_info=True)
+            return None, None
+        text = text.strip()
+        return (text[:SUMMARY_MAX], model) if text else (None, None)
+
+
+def _result(analysis: Analysis) -> dict[str, Any]:
+    """What the job row keeps: enough to find the analysis, not the whole of it."""
+    pacing = analysis.figures.get("pacing", {})
+    return {
+        "campaign_id": str(analysis.campaign_id),
+        "as_of": analysis.as_of.isoformat(),
+        "pacing_status": pacing.get("status"),
+        "pacing_percent": pacing.get("pacing_percent"),
+        "summary": analysis.summary is not None,
+    }

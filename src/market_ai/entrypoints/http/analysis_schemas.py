@@ -1,0 +1,80 @@
+"""Wire models of campaign analyses and email requests."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar.params import HeaderParameter
+
+from market_ai.domain.analysis import Analysis
+from market_ai.domain.jobs import IDEMPOTENCY_KEY_MAX
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        max_length=IDEMPOTENCY_KEY_MAX,
+        description="repeat a request with the same key (same user) to get the same job back",
+    ),
+]
+Figures = Annotated[
+    dict[str, Any],
+    msgspec.Meta(description="money and ratios are decimal strings; null when undefined"),
+]
+
+
+class AnalysisOut(msgspec.Struct):
+    """A stored analysis. `summary` is null when no writer is configured or it failed."""
+
+    job_id: UUID
+    campaign_id: UUID
+    as_of: date
+    created_at: datetime
+    start: date
+    end: date
+    totals: Figures
+    kpis: Figures
+    pacing: Figures
+    trend: Figures
+    best_day: Figures | None
+    worst_day: Figures | None
+    summary: str | None
+    summary_model: str | None
+
+    @classmethod
+    def of(cls, analysis: Analysis) -> AnalysisOut:
+        """Figures are served as stored: the document the job computed."""
+        f = analysis.figures
+        return cls(
+            job_id=analysis.job_id,
+            campaign_id=analysis.campaign_id,
+            as_of=analysis.as_of,
+            created_at=analysis.created_at,
+            start=date.fromisoformat(f["start"]),
+            end=date.fromisoformat(f["end"]),
+            totals=f["totals"],
+            kpis=f["kpis"],
+            pacing=f["pacing"],
+            trend=f["trend"],
+            best_day=f["best_day"],
+            worst_day=f["worst_day"],
+            summary=analysis.summary,
+            summary_model=analysis.summary_model,
+        )
+
+
+class EmailIn(msgspec.Struct, forbid_unknown_fields=True):
+    """An email about a campaign: plain text `body`, or the id of generated `content_id`.
+
+    Addresses, subject and body are checked by the domain, which names the field
+    (`to[1]`) in a 422.
+    """
+
+    to: list[str]
+    subject: str
+    body: str | None = None
+    content_id: UUID | None = None

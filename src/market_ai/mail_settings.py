@@ -1,0 +1,60 @@
+"""Mail settings: where email goes (SMTP_URL, or the local outbox) and whom it comes from."""
+
+from __future__ import annotations
+
+from email.headerregistry import Address
+from email.utils import parseaddr
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings
+
+from market_ai.adapters.smtp.url import parse_smtp_url
+
+
+class MailSettings(BaseSettings):
+    """SMTP_URL, MAIL_FROM, SMTP_TIMEOUT_SECONDS, SMTP_STARTTLS; `Settings` inherits them.
+
+    Without SMTP_URL, email is written as .eml files to `<data dir>/outbox/` (the embedded
+    default): nothing leaves the machine until an operator configures a server.
+    """
+
+    # smtp://user:pass@host:587 (STARTTLS per SMTP_STARTTLS) or smtps://user:pass@host:465
+    smtp_url: SecretStr | None = None
+    mail_from: str = "market-ai <noreply@localhost>"
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    # auto: upgrade when the server offers STARTTLS; always: refuse a server that does not;
+    # never: plain text (a relay on loopback or a private network only).
+    smtp_starttls: Literal["auto", "always", "never"] = "auto"
+
+    @field_validator("smtp_url", mode="before")
+    @classmethod
+    def _blank_smtp_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        """Checked at start-up; the message never echoes the URL, which may hold a password."""
+        if value is None:
+            return None
+        parse_smtp_url(value.get_secret_value())
+        return value
+
+    @field_validator("smtp_starttls", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _one_mailbox(cls, value: str) -> str:
+        """One mailbox, optionally with a display name: `Name <user@example.com>`."""
+        if "\r" in value or "\n" in value:
+            raise ValueError("must be one line")
+        name, address = parseaddr(value.strip())
+        if "@" not in address:
+            raise ValueError("expected an address such as 'market-ai <noreply@example.com>'")
+        local, _, domain = address.rpartition("@")
+        Address(display_name=name, username=local, domain=domain)  # raises on bad parts
+        return value.strip()
