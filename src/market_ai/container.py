@@ -11,22 +11,28 @@ from dependency_injector import containers, providers
 from market_ai.adapters.auth.clerk import ClerkTokenVerifier, SigningKeys
 from market_ai.adapters.auth.jwks import JwksKeySet, StaticSigningKey
 from market_ai.adapters.auth.local_key import LocalKeyTokens
+from market_ai.adapters.memory.content import InMemoryContentStore, InMemorySpendLedger
 from market_ai.adapters.memory.job_queue import InMemoryJobQueue, InMemoryJobStream
+from market_ai.adapters.memory.offline_generator import OfflineContentGenerator
 from market_ai.adapters.memory.outbox_mailer import OutboxMailer
 from market_ai.adapters.memory.probe import InMemoryHealthProbe
 from market_ai.adapters.memory.rate_limit import InMemoryRateLimiter
 from market_ai.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
+from market_ai.adapters.openai.generator import OpenAIContentGenerator, create_client
 from market_ai.adapters.redis.client import create_redis
 from market_ai.adapters.redis.probe import RedisHealthProbe
 from market_ai.adapters.redis.queue import RedisJobQueue
 from market_ai.adapters.redis.rate_limit import RedisRateLimiter
 from market_ai.adapters.smtp.mailer import SmtpMailer
+from market_ai.adapters.sql.content import SqlContentStore
 from market_ai.adapters.sql.engine import create_engine, prepare_database, warm_pool
 from market_ai.adapters.sql.probe import SqlHealthProbe
+from market_ai.adapters.sql.spend_ledger import SqlSpendLedger
 from market_ai.adapters.sql.unit_of_work import SqlUnitOfWork
 from market_ai.domain.analysis_service import AnalysisService
 from market_ai.domain.campaign_service import CampaignService
 from market_ai.domain.clock import SystemClock
+from market_ai.domain.content_service import ContentService
 from market_ai.domain.health import HealthService
 from market_ai.domain.job_overview import JobMonitor
 from market_ai.domain.job_registry import default_registry, run_by
@@ -35,6 +41,8 @@ from market_ai.domain.jobs import RetryPolicy
 from market_ai.domain.mail_service import MailService
 from market_ai.domain.metrics_service import MetricsService
 from market_ai.domain.ports import Clock
+from market_ai.domain.spend import usd_to_micros
+from market_ai.domain.spend_guard import SpendGuard, SpendPolicy
 from market_ai.identity_settings import load_rsa_public_key
 from market_ai.settings import Settings, SettingsError, load_settings
 
@@ -42,6 +50,7 @@ StorageKind = Literal["sql", "memory"]
 IdentityKind = Literal["local", "clerk"]
 MailKind = Literal["smtp", "outbox"]
 QueueKind = Literal["redis", "memory"]
+GeneratorKind = Literal["openai", "offline"]
 
 
 def storage_kind(settings: Settings) -> StorageKind:
@@ -73,6 +82,35 @@ def smtp_mailer(settings: Settings) -> SmtpMailer:
 def outbox_path(data_dir: Path) -> Path:
     """Where the embedded default writes mail: `<data dir>/outbox/`."""
     return data_dir / "outbox"
+
+
+def generator_kind(settings: Settings) -> GeneratorKind:
+    """OPENAI_API_KEY selects OpenAI; without it the offline generator (labelled, free)."""
+    return "openai" if settings.openai_api_key is not None else "offline"
+
+
+def openai_generator(settings: Settings) -> OpenAIContentGenerator:
+    """The SDK client from OPENAI_API_KEY, OPENAI_BASE_URL and OPENAI_TIMEOUT_SECONDS."""
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+    return OpenAIContentGenerator(
+        create_client(key, settings.openai_base_url, settings.openai_timeout_seconds)
+    )
+
+
+def spend_policy(settings: Settings) -> SpendPolicy:
+    """The bounds of every call and the limits spend is held to, from settings."""
+    return SpendPolicy(
+        model=settings.default_model,
+        max_output_tokens=settings.openai_max_output_tokens,
+        max_tool_calls=settings.openai_max_tool_calls,
+        request_limit_micros=usd_to_micros(settings.max_budget_per_request),
+        user_limit_micros=settings.user_budget_micros,
+        period=settings.user_budget_period,
+        call_timeout_seconds=settings.openai_timeout_seconds,
+        vector_store_id=settings.openai_vector_store_id,
+        max_results=settings.file_search_max_results,
+        chunk_tokens=settings.file_search_chunk_tokens,
+    )
 
 
 def identity_kind(settings: Settings) -> IdentityKind:
@@ -188,6 +226,42 @@ class Container(containers.DeclarativeContainer):
         analyze_campaign=providers.Callable(run_by, analysis_service.provider),
         send_email=providers.Callable(run_by, mail_service.provider),
     )
+
+    content_generator_kind = providers.Callable(generator_kind, settings)
+    content_generator = providers.Selector(
+        content_generator_kind,
+        openai=providers.Singleton(openai_generator, settings),
+        offline=providers.Singleton(OfflineContentGenerator),
+    )
+    content_store = providers.Selector(
+        storage,
+        sql=providers.Singleton(SqlContentStore, engine),
+        memory=providers.Singleton(InMemoryContentStore),
+    )
+    spend_ledger = providers.Selector(
+        storage,
+        sql=providers.Singleton(SqlSpendLedger, engine),
+        memory=providers.Singleton(InMemorySpendLedger),
+    )
+    price_table = providers.Singleton(settings.provided.price_table.call())
+    spend_guard = providers.Factory(
+        SpendGuard,
+        ledger=spend_ledger,
+        prices=price_table,
+        clock=clock,
+        policy=providers.Singleton(spend_policy, settings),
+    )
+    content_service = providers.Factory(
+        ContentService,
+        unit_of_work=unit_of_work.provider,
+        clock=clock,
+        jobs=job_service,
+        store=content_store,
+        generator=content_generator,
+        guard=spend_guard,
+        on_enqueued=job_wakeup.provided.set,
+    )
+    job_handlers.add_kwargs(generate_content=providers.Callable(run_by, content_service.provider))
     readiness_probes = providers.Selector(
         queue_backend,
         redis=providers.List(database_probe, providers.Singleton(RedisHealthProbe, redis_client)),
@@ -227,6 +301,8 @@ async def stop(container: Container) -> None:
     """Close pools and clients opened by `start`; safe to call twice."""
     if identity_kind(container.settings()) == "clerk":
         await container.token_verifier().aclose()  # the JWKS HTTP client, if one was made
+    if container.content_generator_kind() == "openai":
+        await container.content_generator().aclose()
     if container.storage() == "sql":
         await container.engine().dispose()
     if container.queue_backend() == "redis":

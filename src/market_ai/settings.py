@@ -19,6 +19,7 @@ from pydantic import (
 )
 from pydantic_settings import NoDecode, SettingsConfigDict
 
+from market_ai.content_settings import ContentSettings
 from market_ai.identity_settings import IdentitySettings
 from market_ai.mail_settings import MailSettings
 from market_ai.rate_limit_settings import RateLimitSettings
@@ -69,7 +70,7 @@ def mask_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
-class Settings(IdentitySettings, RateLimitSettings, MailSettings):
+class Settings(IdentitySettings, RateLimitSettings, MailSettings, ContentSettings):
     """Every setting, with the env var operators of the origin design already set."""
 
     model_config = SettingsConfigDict(
@@ -124,6 +125,7 @@ class Settings(IdentitySettings, RateLimitSettings, MailSettings):
 
     # Identity provider (CLERK_*, AUTH_LEEWAY_SECONDS): see IdentitySettings.
     # Rate limits (RATE_LIMIT_*, TRUSTED_PROXY_HOPS): see RateLimitSettings.
+    # Content (OPENAI_MAX_*, USER_BUDGET_*, MODEL_PRICES, FILE_SEARCH_*): see ContentSettings.
     # Mail (SMTP_URL, MAIL_FROM, SMTP_TIMEOUT_SECONDS, SMTP_STARTTLS): see MailSettings.
 
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -200,6 +202,10 @@ class Settings(IdentitySettings, RateLimitSettings, MailSettings):
             raise ValueError("DB_POOL_MIN_SIZE must not exceed DB_POOL_MAX_SIZE")
         if self.job_retry_base_seconds > self.job_retry_max_seconds:
             raise ValueError("JOB_RETRY_BASE_SECONDS must not exceed JOB_RETRY_MAX_SECONDS")
+        if self.openai_api_key is not None and self.default_model not in self.price_table():
+            raise ValueError(
+                f"DEFAULT_MODEL {self.default_model!r} has no price: add it to MODEL_PRICES"
+            )
         if self.app_env is AppEnv.PRODUCTION and not self.identity_provider_configured:
             raise ValueError(
                 "APP_ENV=production needs an identity provider: set CLERK_DOMAIN, "

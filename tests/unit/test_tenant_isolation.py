@@ -104,6 +104,8 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/api/campaigns/{campaign_id:uuid}/emails"): Probe(
         body={"to": ["ops@example.com"], "subject": "Report", "body": "Figures attached."}
     ),
+    ("GET", "/api/campaigns/{campaign_id:uuid}/content"): Probe(),
+    ("POST", "/api/campaigns/{campaign_id:uuid}/content"): Probe(body={"kind": "email"}),
 }
 
 

@@ -11,6 +11,7 @@ from market_ai.container import Container, build_container
 from market_ai.entrypoints.http.auth import BearerAuthMiddleware
 from market_ai.entrypoints.http.controllers.analysis import AnalysisController
 from market_ai.entrypoints.http.controllers.campaigns import CampaignController
+from market_ai.entrypoints.http.controllers.content import ContentController
 from market_ai.entrypoints.http.controllers.emails import EmailController
 from market_ai.entrypoints.http.controllers.health import HealthController
 from market_ai.entrypoints.http.controllers.jobs import JobController
@@ -66,6 +67,7 @@ def create_app(container: Container | None = None) -> Litestar:
             JobController,
             AnalysisController,
             EmailController,
+            ContentController,
         ],
         middleware=[DefineMiddleware(BearerAuthMiddleware)],
         security=[{"BearerToken": []}],

@@ -12,6 +12,7 @@ from litestar.di import Dependency, Provide
 from market_ai.container import Container, start, stop
 from market_ai.domain.analysis_service import AnalysisService
 from market_ai.domain.campaign_service import CampaignService
+from market_ai.domain.content_service import ContentService
 from market_ai.domain.health import HealthService
 from market_ai.domain.job_overview import JobMonitor
 from market_ai.domain.job_service import JobService
@@ -47,8 +48,12 @@ def dependencies(container: Container) -> dict[str, Provide]:
     def mail_service() -> MailService:
         return container.mail_service()
 
+    def content_service() -> ContentService:
+        return container.content_service()
+
     return {
         "campaigns": Provide(campaign_service, sync_to_thread=False),
+        "content": Provide(content_service, sync_to_thread=False),
         "health": Provide(health_service, sync_to_thread=False),
         "metrics": Provide(metrics_service, sync_to_thread=False),
         "jobs": Provide(job_service, sync_to_thread=False),
