@@ -18,8 +18,8 @@ _UNSAFE: Final = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def file_name(message_id: str) -> str:
-    """`<job-…@domain>` -> `job-…@domain.eml` minus anything a file system may dislike."""
-    return _UNSAFE.sub("_", message_id.strip("<>")) + ".eml"
+    """`<job-{uuid}@domain>` -> `job-{uuid}.eml`, anything a file system may dislike replaced."""
+    return _UNSAFE.sub("_", message_id.strip("<>").partition("@")[0]) + ".eml"
 
 
 class OutboxMailer:

@@ -1,0 +1,178 @@
+"""Analysis and email routes: 202 + Location, Idempotency-Key, field-named 4xx, tenant 404s."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from market_ai.adapters.auth.local_key import LocalKeyTokens
+from market_ai.settings import Settings
+from tests.conftest import bearer
+from tests.job_rig import eventually
+
+Client = AsyncTestClient[Litestar]
+
+
+async def _campaign(client: Client, headers: dict[str, str]) -> str:
+    today = datetime.now(UTC).date()
+    body = {
+        "name": "Spring launch",
+        "channel": "search",
+        "budget": "3000.00",
+        "starts_on": (today - timedelta(days=9)).isoformat(),
+        "ends_on": (today + timedelta(days=20)).isoformat(),
+    }
+    created = await client.post("/api/campaigns", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    campaign_id: str = created.json()["id"]
+    rows = [
+        {
+            "date": (today - timedelta(days=n)).isoformat(),
+            "impressions": 1000,
+            "clicks": 20,
+            "conversions": 2,
+            "spend": "10.00",
+            "revenue": "25.00",
+        }
+        for n in range(10)
+    ]
+    recorded = await client.post(
+        f"/api/campaigns/{campaign_id}/metrics", json={"rows": rows}, headers=headers
+    )
+    assert recorded.status_code == 200, recorded.text
+    return campaign_id
+
+
+def _only_file(folder: Path) -> bytes:
+    [path] = folder.iterdir()
+    return path.read_bytes()
+
+
+async def _finished(client: Client, location: str, headers: dict[str, str]) -> dict[str, Any]:
+    async def done() -> bool:
+        status = (await client.get(location, headers=headers)).json()["status"]
+        return bool(status in {"succeeded", "dead"})
+
+    await eventually(done)
+    job: dict[str, Any] = (await client.get(location, headers=headers)).json()
+    return job
+
+
+async def test_an_analysis_is_accepted_run_by_the_worker_and_read_back(
+    client: Client, tokens: LocalKeyTokens
+) -> None:
+    alice = bearer(tokens, "alice")
+    campaign_id = await _campaign(client, alice)
+    path = f"/api/campaigns/{campaign_id}/analysis"
+    assert (await client.get(path, headers=alice)).status_code == 404  # none yet
+    started = await client.post(path, headers=alice)
+    assert started.status_code == 202, started.text
+    job_id = started.json()["job_id"]
+    assert started.headers["location"] == f"/api/jobs/{job_id}"
+    job = await _finished(client, started.headers["location"], alice)
+    assert job["status"] == "succeeded", job
+    assert job["result"]["pacing_status"] == "in_flight"
+
+    answer = await client.get(path, headers=alice)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["job_id"] == job_id
+    assert body["totals"]["spend"] == "100.00"
+    assert body["kpis"]["roas"] == "2.5000"
+    assert body["pacing"]["expected_spend"] == "1000.00"  # 3000 x 10 / 30
+    assert body["pacing"]["pacing_percent"] == "10.00"
+    week = body["trend"]["week_over_week"]
+    assert (week["current_days"], week["previous_days"]) == (7, 3)  # coverage is shown
+    assert week["spend"]["change_percent"] == "133.33"  # 70 against 30
+    assert body["best_day"]["roas"] == "2.5000"
+    assert body["summary"] is None
+
+
+async def test_a_repeated_idempotency_key_returns_the_same_job(
+    client: Client, tokens: LocalKeyTokens
+) -> None:
+    alice, bob = bearer(tokens, "alice"), bearer(tokens, "bob")
+    campaign_id = await _campaign(client, alice)
+    bobs_campaign = await _campaign(client, bob)
+    email = {"to": ["ops@example.com"], "subject": "Weekly", "body": "Figures."}
+    for path, body in (
+        (f"/api/campaigns/{campaign_id}/analysis", None),
+        (f"/api/campaigns/{campaign_id}/emails", email),
+    ):
+        keyed = {**alice, "Idempotency-Key": f"key-{path}"}
+        first = await client.post(path, json=body, headers=keyed)
+        again = await client.post(path, json=body, headers=keyed)
+        assert (first.status_code, again.status_code) == (202, 202)
+        assert again.json()["job_id"] == first.json()["job_id"]
+        unkeyed = await client.post(path, json=body, headers=alice)
+        assert unkeyed.json()["job_id"] != first.json()["job_id"]
+        bobs = await client.post(
+            path.replace(campaign_id, bobs_campaign),
+            json=body,
+            headers={**bob, "Idempotency-Key": f"key-{path}"},
+        )
+        assert bobs.status_code == 202
+        assert bobs.json()["job_id"] != first.json()["job_id"]  # keys are per user
+
+
+async def test_an_email_is_sent_once_into_the_outbox(
+    client: Client, tokens: LocalKeyTokens, settings: Settings
+) -> None:
+    alice = bearer(tokens, "alice")
+    campaign_id = await _campaign(client, alice)
+    email = {"to": ["ops@example.com", "cfo@example.com"], "subject": "Weekly", "body": "Hi.\n"}
+    started = await client.post(f"/api/campaigns/{campaign_id}/emails", json=email, headers=alice)
+    assert started.status_code == 202, started.text
+    job = await _finished(client, started.headers["location"], alice)
+    assert job["status"] == "succeeded", job
+    job_id = started.json()["job_id"]
+    assert job["result"]["message_id"] == f"<job-{job_id}@localhost>"
+    sent = message_from_bytes(_only_file(settings.data_dir / "outbox"), policy=policy.default)
+    assert (sent["To"], sent["Subject"]) == ("ops@example.com, cfo@example.com", "Weekly")
+    assert sent["Message-ID"] == job["result"]["message_id"]
+
+
+async def test_bad_emails_are_refused_naming_the_field(
+    client: Client, tokens: LocalKeyTokens
+) -> None:
+    alice = bearer(tokens, "alice")
+    path = f"/api/campaigns/{await _campaign(client, alice)}/emails"
+    cases = [
+        ({"to": ["ok@example.com", "not-an-address"], "subject": "s", "body": "b"}, "to[1]"),
+        (
+            {"to": ["ok@example.com"], "subject": "Hi\r\nBcc: all@example.com", "body": "b"},
+            "subject",
+        ),
+        ({"to": [], "subject": "s", "body": "b"}, "to"),
+        ({"to": ["ok@example.com"], "subject": "s"}, "body"),
+    ]
+    for body, field in cases:
+        response = await client.post(path, json=body, headers=alice)
+        assert response.status_code == 422, response.text
+        assert response.json()["invalid-params"][0]["name"] == field
+    wrong_type = await client.post(
+        path, json={"to": "ok@example.com", "subject": "s"}, headers=alice
+    )
+    assert wrong_type.status_code == 400
+    assert wrong_type.json()["invalid-params"][0]["name"] == "to"
+
+
+async def test_another_users_campaign_is_404_everywhere(
+    client: Client, tokens: LocalKeyTokens
+) -> None:
+    alice, mallory = bearer(tokens, "alice"), bearer(tokens, "mallory")
+    campaign_id = await _campaign(client, alice)
+    email = {"to": ["ops@example.com"], "subject": "s", "body": "b"}
+    for method, suffix, body in (
+        ("POST", "analysis", None),
+        ("GET", "analysis", None),
+        ("POST", "emails", email),
+    ):
+        url = f"/api/campaigns/{campaign_id}/{suffix}"
+        response = await client.request(method, url, json=body, headers=mallory)
+        assert response.status_code == 404, (method, suffix, response.text)

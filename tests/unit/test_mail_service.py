@@ -1,0 +1,239 @@
+"""MailService and the message rules: validation naming the field, and one send per record."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid4
+
+import pytest
+
+from market_ai.domain.errors import Conflict, InvalidInput, NotFound
+from market_ai.domain.job_registry import SEND_EMAIL
+from market_ai.domain.jobs import JobContext, PermanentJobError
+from market_ai.domain.mail import (
+    RECIPIENTS_MAX,
+    SUBJECT_MAX,
+    EmailMessage,
+    check_address,
+    check_recipients,
+    check_subject,
+)
+from market_ai.domain.mail_service import ContentLookup, MailService
+from tests.mail_fakes import RecordingMailer
+from tests.service_rig import ServiceRig, context
+
+
+@pytest.fixture
+def rig() -> ServiceRig:
+    return ServiceRig()
+
+
+@pytest.fixture
+def mailer() -> RecordingMailer:
+    return RecordingMailer()
+
+
+def service(
+    rig: ServiceRig, mailer: RecordingMailer, lookup: ContentLookup | None = None
+) -> MailService:
+    return MailService(rig.uow, rig.clock, rig.jobs, mailer, lookup)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["a@example.com", "first.last+tag@mail.example.co.uk", "o'brien@example.io", "x@a-b.example"],
+)
+def test_ordinary_addresses_pass(address: str) -> None:
+    assert check_address("to[0]", address) == address
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "plain",
+        "@example.com",
+        "a@",
+        "a@localhost",  # no dot: not a deliverable public domain
+        "a..b@example.com",
+        ".a@example.com",
+        "a@-example.com",
+        "a@example.123",
+        "a b@example.com",
+        "a@example.com\r\nBcc: victim@example.com",
+        "Name <a@example.com>",
+        '"quoted"@example.com',
+        "a@[127.0.0.1]",
+        f"{'x' * 65}@example.com",
+        f"a@{'x' * 250}.com",
+    ],
+)
+def test_bad_addresses_are_refused(address: str) -> None:
+    with pytest.raises(InvalidInput) as error:
+        check_address("to[3]", address)
+    assert error.value.field == "to[3]"
+
+
+def test_recipients_name_the_bad_index_and_are_bounded() -> None:
+    with pytest.raises(InvalidInput) as error:
+        check_recipients(["ok@example.com", "broken", "also@bad"])
+    assert error.value.field == "to[1]"
+    for count in (0, RECIPIENTS_MAX + 1):
+        with pytest.raises(InvalidInput, match="between 1 and 50"):
+            check_recipients([f"u{i}@example.com" for i in range(count)])
+    assert check_recipients(["A@Example.COM", "A@example.com"]) == ("A@example.com",)
+
+
+@pytest.mark.parametrize(
+    "subject", ["Hi\r\nBcc: all@example.com", "a\nb", "tab\there", "", " ", "x" * (SUBJECT_MAX + 1)]
+)
+def test_subjects_stay_on_one_bounded_line(subject: str) -> None:
+    with pytest.raises(InvalidInput) as error:
+        check_subject(subject)
+    assert error.value.field == "subject"
+
+
+def test_a_message_checks_itself() -> None:
+    with pytest.raises(InvalidInput, match="body"):
+        EmailMessage(to=("a@example.com",), subject="Hi", body="   ")
+
+
+async def test_request_validates_then_enqueues_the_whole_message(
+    rig: ServiceRig, mailer: RecordingMailer
+) -> None:
+    campaign = await rig.campaign()
+    job = await service(rig, mailer).request(
+        "alice", campaign.id, to=["ops@example.com"], subject=" Weekly ", body="Figures."
+    )
+    assert job.type == SEND_EMAIL
+    assert job.payload == {
+        "campaign_id": str(campaign.id),
+        "to": ["ops@example.com"],
+        "subject": "Weekly",
+        "body": "Figures.",
+    }
+    assert mailer.sent == []  # nothing goes out before a worker runs the job
+
+
+async def test_request_refusals_name_the_field(rig: ServiceRig, mailer: RecordingMailer) -> None:
+    campaign = await rig.campaign()
+    mail = service(rig, mailer)
+    cases = [
+        ({"to": ["a@example.com", "nope"], "subject": "Hi", "body": "x"}, "to[1]"),
+        ({"to": ["a@example.com"], "subject": "Hi\r\nX-Evil: 1", "body": "x"}, "subject"),
+        ({"to": ["a@example.com"], "subject": "Hi"}, "body"),
+        ({"to": ["a@example.com"], "subject": "Hi", "body": "x", "content_id": uuid4()}, "body"),
+        ({"to": ["a@example.com"], "subject": "Hi", "content_id": uuid4()}, "content_id"),
+    ]
+    for fields, name in cases:
+        with pytest.raises(InvalidInput) as error:
+            await mail.request("alice", campaign.id, **fields)  # type: ignore[arg-type]
+        assert error.value.field == name
+    with pytest.raises(NotFound):
+        await mail.request("mallory", campaign.id, to=["a@example.com"], subject="s", body="b")
+    assert rig.store.jobs == {}
+
+
+async def test_a_content_id_is_resolved_to_the_owners_text(
+    rig: ServiceRig, mailer: RecordingMailer
+) -> None:
+    campaign = await rig.campaign()
+    content_id = uuid4()
+
+    async def lookup(owner_id: str, campaign_id: UUID, wanted: UUID) -> str | None:
+        mine = (owner_id, campaign_id, wanted) == ("alice", campaign.id, content_id)
+        return "Generated copy." if mine else None
+
+    mail = service(rig, mailer, lookup)
+    job = await mail.request(
+        "alice", campaign.id, to=["a@example.com"], subject="s", content_id=content_id
+    )
+    assert job.payload["body"] == "Generated copy."
+    assert job.payload["content_id"] == str(content_id)
+    with pytest.raises(InvalidInput) as error:
+        await mail.request(
+            "alice", campaign.id, to=["a@example.com"], subject="s", content_id=uuid4()
+        )
+    assert error.value.field == "content_id"
+
+
+async def test_an_idempotency_key_returns_the_first_job_and_refuses_another_message(
+    rig: ServiceRig, mailer: RecordingMailer
+) -> None:
+    campaign = await rig.campaign()
+    mail = service(rig, mailer)
+    fields = {"to": ["a@example.com"], "subject": "s", "body": "b"}
+    first = await mail.request("alice", campaign.id, idempotency_key="k", **fields)  # type: ignore[arg-type]
+    again = await mail.request("alice", campaign.id, idempotency_key="k", **fields)  # type: ignore[arg-type]
+    assert again.id == first.id
+    with pytest.raises(Conflict):
+        await mail.request(
+            "alice",
+            campaign.id,
+            idempotency_key="k",
+            to=["a@example.com"],
+            subject="s",
+            body="other",
+        )
+    assert len(rig.store.jobs) == 1
+
+
+async def test_a_redelivered_job_does_not_send_twice(
+    rig: ServiceRig, mailer: RecordingMailer
+) -> None:
+    campaign = await rig.campaign()
+    mail = service(rig, mailer)
+    job = await mail.request("alice", campaign.id, to=["a@example.com"], subject="s", body="b")
+    first = await mail.run(context(job))
+    second = await mail.run(context(job, attempt=2))
+    assert len(mailer.sent) == 1
+    message_id, message = mailer.sent[0]
+    assert message_id == f"<job-{job.id}@example.com>"
+    assert (message.to, message.subject, message.body) == (("a@example.com",), "s", "b")
+    assert first is not None
+    assert second is not None
+    assert first["sent_by_this_attempt"] is True
+    assert second == {**first, "sent_by_this_attempt": False}
+    assert rig.store.email_deliveries[job.id].message_id == message_id
+
+
+async def test_a_refused_send_records_nothing_and_the_retry_sends(
+    rig: ServiceRig, mailer: RecordingMailer
+) -> None:
+    campaign = await rig.campaign()
+    mail = service(rig, mailer)
+    job = await mail.request("alice", campaign.id, to=["a@example.com"], subject="s", body="b")
+    mailer.fail_before.append(ConnectionError("421 try later"))
+    with pytest.raises(ConnectionError):
+        await mail.run(context(job))
+    assert rig.store.email_deliveries == {}
+    await mail.run(context(job, attempt=2))
+    assert len(mailer.sent) == 1
+
+
+async def test_a_crash_between_send_and_record_resends_with_the_same_message_id(
+    rig: ServiceRig, mailer: RecordingMailer
+) -> None:
+    """The documented at-least-once window: the duplicate is identifiable by Message-ID."""
+    campaign = await rig.campaign()
+    mail = service(rig, mailer)
+    job = await mail.request("alice", campaign.id, to=["a@example.com"], subject="s", body="b")
+    mailer.fail_after.append(RuntimeError("worker died after the server accepted"))
+    with pytest.raises(RuntimeError):
+        await mail.run(context(job))
+    await mail.run(context(job, attempt=2))
+    await mail.run(context(job, attempt=3))
+    assert [mid for mid, _ in mailer.sent] == [f"<job-{job.id}@example.com>"] * 2
+
+
+async def test_bad_payloads_and_deleted_campaigns_are_permanent(
+    rig: ServiceRig, mailer: RecordingMailer
+) -> None:
+    campaign = await rig.campaign()
+    mail = service(rig, mailer)
+    bad = JobContext(uuid4(), 1, "alice", SEND_EMAIL, {"campaign_id": str(campaign.id)})
+    with pytest.raises(PermanentJobError, match="payload"):
+        await mail.run(bad)
+    job = await mail.request("alice", campaign.id, to=["a@example.com"], subject="s", body="b")
+    await rig.delete(campaign)
+    with pytest.raises(PermanentJobError, match="campaign not found"):
+        await mail.run(context(job))
+    assert mailer.sent == []
