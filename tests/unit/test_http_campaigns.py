@@ -140,6 +140,8 @@ async def test_missing_or_bad_token_is_401_problem(client: Client, headers: dict
     assert response.status_code == 401
     assert response.headers["content-type"].startswith(PROBLEM)
     assert response.headers["www-authenticate"].startswith("Bearer")
+    # Answered inside the route, so it passes through the same middleware as any answer.
+    assert len(response.headers["x-request-id"]) == 32
 
 
 async def test_token_from_another_key_is_401(

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
-from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 
 from market_ai.container import Container, build_container
-from market_ai.entrypoints.http.auth import BearerAuthMiddleware
+from market_ai.entrypoints.http.auth import require_bearer
 from market_ai.entrypoints.http.controllers.analysis import AnalysisController
 from market_ai.entrypoints.http.controllers.campaigns import CampaignController
 from market_ai.entrypoints.http.controllers.content import ContentController
@@ -69,7 +68,7 @@ def create_app(container: Container | None = None) -> Litestar:
             EmailController,
             ContentController,
         ],
-        middleware=[DefineMiddleware(BearerAuthMiddleware)],
+        guards=[require_bearer],
         security=[{"BearerToken": []}],
     )
     openapi = (

@@ -65,7 +65,7 @@ def dependencies(container: Container) -> dict[str, Provide]:
 
 
 def current_user(request: Request[str, Any, Any]) -> str:
-    """The authenticated user's id (set by BearerAuthMiddleware)."""
+    """The authenticated user's id (set by the require_bearer guard)."""
     return request.user
 
 

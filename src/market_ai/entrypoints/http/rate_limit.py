@@ -14,6 +14,7 @@ from litestar.enums import ScopeType
 
 from market_ai.domain.errors import DomainError, Unavailable
 from market_ai.domain.rate_limit import Rate, RateDecision, RateLimiter
+from market_ai.entrypoints.http.auth import bearer_token, remember_subject
 from market_ai.entrypoints.http.problems import problem
 
 if TYPE_CHECKING:
@@ -86,13 +87,16 @@ async def identity(scope: Scope, trusted_hops: int) -> str:
     address, which is what bounds token guessing.
     """
     authorization = _header_values(scope, b"authorization")
-    scheme, _, token = (authorization[0] if authorization else "").partition(" ")
+    token = bearer_token(authorization[0] if authorization else "")
     verifier: TokenVerifier | None = scope["app"].state.get("token_verifier")
-    if scheme.lower() == "bearer" and token.strip() and verifier is not None:
+    if token is not None and verifier is not None:
         try:
-            return "user:" + await verifier.verify(token.strip())
+            subject = await verifier.verify(token)
         except DomainError:
             pass
+        else:
+            remember_subject(scope, subject)
+            return "user:" + subject
     return "ip:" + client_address(scope, trusted_hops)
 
 
