@@ -171,6 +171,23 @@ async def test_a_duplicate_delivery_is_suppressed_and_counted(rig: Rig) -> None:
     assert await rig.queue.counters() == {"succeeded": 1, "duplicate_suppressed": 2}
 
 
+async def test_another_entry_of_a_job_running_here_is_dropped(rig: Rig) -> None:
+    rig.registry.register("work", handler := RecordingHandler(stall_attempts={1}))
+    job = await rig.service.submit("alice", "work")
+    await rig.relay().relay_all()
+    await rig.queue.publish([job.id])  # e.g. a drained worker's entry, reclaimed by this one
+    first, second = await rig.queue.receive("w1", count=2, block_ms=0)
+    executor = rig.executor("w1")
+    running = asyncio.create_task(executor.handle(first))
+    await handler.running.wait()
+    assert await executor.handle(first) is Outcome.SKIPPED  # the entry it runs under
+    assert await executor.handle(second) is Outcome.DUPLICATE
+    handler.release.set()
+    assert await running is Outcome.SUCCEEDED
+    assert handler.started == [(job.id, 1)]
+    assert await rig.queue.stream_length() == 0
+
+
 async def test_an_idempotency_key_returns_the_existing_job(rig: Rig) -> None:
     rig.registry.register("work", RecordingHandler())
     rig.registry.register("other", RecordingHandler())

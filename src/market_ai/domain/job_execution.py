@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -41,7 +40,6 @@ class Outcome(StrEnum):
     DEAD = "dead"
     DUPLICATE = "duplicate_suppressed"
     FENCED_OUT = "fenced_out"
-    HANDED_BACK = "handed_back"
     SKIPPED = "skipped"
 
 
@@ -92,12 +90,16 @@ class JobExecutor:
         self._retry = retry
         self._terms = terms
         self.consumer = consumer
-        self.active: set[UUID] = set()
+        self.active: dict[UUID, str] = {}  # job id -> receipt of the entry it runs under
 
     async def handle(self, delivery: Delivery) -> Outcome:
         """Take the delivery to an outcome; cancelled (a drain) hands the job back."""
-        if delivery.job_id in self.active:
-            return Outcome.SKIPPED  # our own job, published again: finishing it settles both
+        held = self.active.get(delivery.job_id)
+        if held == delivery.receipt:
+            return Outcome.SKIPPED  # the very entry being run: its own run settles it
+        if held is not None:  # another entry of a job running here: a duplicate
+            await self._settle(delivery, Outcome.DUPLICATE)
+            return Outcome.DUPLICATE
         if delivery.deliveries > self._terms.max_deliveries:
             return await self._poison(delivery)
         job = await self._claim(delivery.job_id)
@@ -107,11 +109,11 @@ class JobExecutor:
             )
             await self._settle(delivery, Outcome.DUPLICATE)
             return Outcome.DUPLICATE
-        self.active.add(job.id)
+        self.active[job.id] = delivery.receipt
         try:
             return await self._run(job, delivery)
         finally:
-            self.active.discard(job.id)
+            self.active.pop(job.id, None)
 
     async def _poison(self, delivery: Delivery) -> Outcome:
         error = f"delivered {delivery.deliveries} times without finishing: it crashes its workers"
@@ -201,9 +203,8 @@ class JobExecutor:
                 raise _FenceLost from None
             raise
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            keeper.cancel()  # bounded wait: a renewal stuck in a driver must not hold the job
+            await asyncio.wait({keeper}, timeout=self._terms.renew_every)
 
     async def _failed(
         self, job: Job, delivery: Delivery, error: BaseException, *, permanent: bool
@@ -237,10 +238,9 @@ class JobExecutor:
             log.info("job.handed_back %s attempt=%d", job.id, job.attempt)
 
     async def _settle(self, delivery: Delivery, outcome: Outcome) -> None:
-        """Ack the entry (acked entries are deleted) and count what deserves counting."""
+        """Ack the entry (acked entries are deleted) and count the outcome."""
         await self._queue.ack([delivery.receipt])
-        if outcome in {Outcome.DEAD, Outcome.DUPLICATE, Outcome.SUCCEEDED, Outcome.RETRYING}:
-            await self._queue.count(outcome.value)
+        await self._queue.count(outcome.value)
 
 
 def _lease_left(job: Job, now: datetime) -> float | None:

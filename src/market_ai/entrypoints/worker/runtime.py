@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -21,6 +20,22 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 RETRY_PAUSE = 1.0  # after an error in a loop: long enough not to spin, short enough to recover
+LOOP_EXIT_TIMEOUT = 5.0  # a loop round (one relay batch, one receive) ends well within this
+
+
+async def _pause(seconds: float | None, *until: asyncio.Event | asyncio.Future[Any] | None) -> None:
+    """Sleep `seconds` (None: no limit), or less when an event is set or a future is done."""
+    waiters = {
+        asyncio.ensure_future(item.wait()) if isinstance(item, asyncio.Event) else item
+        for item in until
+        if item is not None
+    }
+    helpers = {w for w in waiters if not any(w is item for item in until)}
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for helper in helpers:
+            helper.cancel()
 
 
 def consumer_name() -> str:
@@ -86,48 +101,66 @@ class Worker:
         self.name = executor.consumer
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until `stop` is set, then drain: in-flight jobs get the grace period."""
+        """Work until `stop` is set, then drain: in-flight jobs get the grace period.
+
+        The loops are never cancelled: each one sees `stop` between rounds and returns, so no
+        database transaction or queue command is cut in half (cancellation can be swallowed
+        by drivers, and a half-closed connection can keep the process from exiting).
+        """
         log.info("worker.started", consumer=self.name, concurrency=self._concurrency)
         if self._volatile_queue:
             await self._guarded("forget_published", self._relay.forget_published)
+        timings = self._timings
         loops = [
-            asyncio.create_task(self._consume()),
+            asyncio.create_task(self._consume(stop)),
             asyncio.create_task(
-                self._every(self._timings.relay_interval, self._relay_all, wake=self._wakeup)
+                self._every(stop, timings.relay_interval, self._relay_all, wake=self._wakeup)
             ),
             asyncio.create_task(
-                self._every(self._timings.reconcile_interval, self._relay.reconcile_once)
+                self._every(stop, timings.reconcile_interval, self._relay.reconcile_once)
             ),
-            asyncio.create_task(self._every(self._timings.heartbeat_every, self._heartbeat)),
+            asyncio.create_task(self._every(stop, timings.heartbeat_every, self._heartbeat)),
         ]
         try:
             await stop.wait()
         finally:
-            for loop in loops:
+            stop.set()  # also when this task itself is cancelled
+            _, stuck = await asyncio.wait(loops, timeout=LOOP_EXIT_TIMEOUT)
+            for loop in stuck:  # a round that hangs on a dead dependency: last resort
                 loop.cancel()
-            await asyncio.gather(*loops, return_exceptions=True)
             await self._drain()
             log.info("worker.stopped", consumer=self.name)
 
-    async def _consume(self) -> None:
+    async def _consume(self, stop: asyncio.Event) -> None:
         """Reclaim dead workers' entries every half lease, then receive new ones."""
         loop = asyncio.get_running_loop()
         next_reclaim = loop.time() + self._timings.reclaim_every
-        while True:
-            free = await self._free_slots()
+        while await self._free_slots(stop):
+            free = self._concurrency - len(self._tasks)
             try:
                 if loop.time() >= next_reclaim:
                     next_reclaim = loop.time() + self._timings.reclaim_every
                     free -= await self._reclaim(free)
                 if free > 0:
-                    received = await self._queue.receive(
-                        self.name, count=free, block_ms=self._timings.receive_block_ms
-                    )
-                    for delivery in received:
+                    for delivery in await self._receive(stop, free):
                         self._spawn(delivery)
             except Exception:
                 log.exception("worker.receive_failed", consumer=self.name)
-                await asyncio.sleep(RETRY_PAUSE)
+                await _pause(RETRY_PAUSE, stop)
+
+    async def _receive(self, stop: asyncio.Event, count: int) -> Sequence[Delivery]:
+        """A blocking receive that gives up when `stop` is set (only queue I/O is cut short)."""
+        block_ms = self._timings.receive_block_ms
+        receiving = asyncio.ensure_future(
+            self._queue.receive(self.name, count=count, block_ms=block_ms)
+        )
+        await _pause(None, stop, receiving)
+        if not receiving.done():
+            receiving.cancel()  # an unread entry stays pending and is reclaimed after a lease
+            await asyncio.wait({receiving}, timeout=block_ms / 1000 + 1)
+        if not receiving.done() or receiving.cancelled():
+            return []
+        return receiving.result()
 
     async def _reclaim(self, free: int) -> int:
         lease_ms = int(self._timings.lease_seconds * 1000)
@@ -139,11 +172,12 @@ class Worker:
             self._spawn(delivery)
         return len(reclaimed)
 
-    async def _free_slots(self) -> int:
-        while len(self._tasks) >= self._concurrency:
+    async def _free_slots(self, stop: asyncio.Event) -> bool:
+        """Wait for a free slot; False once `stop` is set."""
+        while len(self._tasks) >= self._concurrency and not stop.is_set():
             self._freed.clear()
-            await self._freed.wait()
-        return self._concurrency - len(self._tasks)
+            await _pause(None, stop, self._freed)
+        return not stop.is_set()
 
     def _spawn(self, delivery: Delivery) -> None:
         task = asyncio.create_task(self._handle(delivery))
@@ -170,22 +204,18 @@ class Worker:
 
     async def _every(
         self,
+        stop: asyncio.Event,
         seconds: float,
         action: Callable[[], Awaitable[object]],
         *,
         wake: asyncio.Event | None = None,
     ) -> None:
         """Run `action` now and then every `seconds`, or as soon as `wake` is set."""
-        while True:
+        while not stop.is_set():
             if wake is not None:
                 wake.clear()  # before acting: a set during the action wakes the next round
             await self._guarded(getattr(action, "__name__", "loop"), action)
-            if wake is None:
-                await asyncio.sleep(seconds)
-                continue
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(seconds):
-                    await wake.wait()
+            await _pause(seconds, stop, wake)
 
     async def _guarded(self, name: str, action: Callable[[], Awaitable[object]]) -> None:
         try:
