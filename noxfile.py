@@ -70,5 +70,5 @@ def serve(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Print HTTP and job throughput figures (see bench/README.md)."""
-    session.install(*DEV)
+    session.install("-e", ".[dev,bench]")
     session.run("python", "bench/run.py", *session.posargs)
