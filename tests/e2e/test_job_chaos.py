@@ -254,10 +254,17 @@ def test_a_killed_workers_long_job_is_reclaimed_within_two_leases(rig: Rig) -> N
     [survivor] = [w for w in workers if w.pid != pid]
     kill(victim)
     killed_at = time.monotonic()
+    # The dead worker's last renewal, as it wrote it: its lease end minus one lease.
+    [(lease_end,)] = rig.rows("SELECT lease_expires_at FROM jobs WHERE id = %s", [job])
     rig.wait(lambda: len(rig.runs(job)) == 2, 4 * LEASE, "the reclaim")
-    reclaim = time.monotonic() - killed_at
-    say(f"reclaim after kill -9: {reclaim:.2f} s (lease {LEASE} s)")
-    assert reclaim <= 2 * LEASE
+    observed = time.monotonic() - killed_at
+    [(restarted,)] = rig.rows("SELECT started_at FROM jobs WHERE id = %s", [job])
+    reclaim = (restarted - (lease_end - timedelta(seconds=LEASE))).total_seconds()
+    say(
+        f"reclaim: {reclaim:.2f} s after the last renewal, seen {observed:.2f} s after "
+        f"kill -9 (lease {LEASE} s, stated bound 1.5 x lease + {min(1, LEASE / 6):.2f} s)"
+    )
+    assert reclaim <= 2 * LEASE  # the stated bound, measured on the rows' own clock
     assert rig.runs(job) == [(1, victim.pid), (2, survivor.pid)]
     rig.wait(lambda: rig.settled([job]), 30, "the reclaimed job finishing")
     exactly_once(rig, [job])
@@ -334,11 +341,6 @@ def test_a_relay_killed_between_publishing_and_marking_runs_each_job_once(rig: R
     assert counters["succeeded"] == len(ids)
 
 
-@pytest.mark.xfail(
-    reason="known bug: a job in flight on the poison job's workers (reclaimed with it in one "
-    "batch, so killed with it each time) reaches the same delivery count and is buried too",
-    strict=False,
-)
 def test_a_job_that_always_crashes_its_worker_ends_dead_and_others_flow(rig: Rig) -> None:
     rig.env["JOB_MAX_DELIVERIES"] = "3"
     ids = rig.enqueue("record", {"seconds": 0.1}, count=40)

@@ -100,7 +100,9 @@ class JobExecutor:
         if held is not None:  # another entry of a job running here: a duplicate
             await self._settle(delivery, Outcome.DUPLICATE)
             return Outcome.DUPLICATE
-        if delivery.deliveries > self._terms.max_deliveries:
+        if delivery.deliveries > self._terms.max_deliveries and await self._crashed_often(
+            delivery.job_id
+        ):
             return await self._poison(delivery)
         job = await self._claim(delivery.job_id)
         if job is None:
@@ -114,6 +116,16 @@ class JobExecutor:
             return await self._run(job, delivery)
         finally:
             self.active.pop(job.id, None)
+
+    async def _crashed_often(self, job_id: UUID) -> bool:
+        """Whether the job itself was started that often, not just held by crashing workers.
+
+        An entry's delivery count also rises when it merely sat in a worker that another
+        job crashed; the row's attempt counts real starts, so only the culprit is buried.
+        """
+        async with self._uow() as uow:
+            job = await uow.jobs.get(job_id)
+        return job is None or job.attempt >= self._terms.max_deliveries
 
     async def _poison(self, delivery: Delivery) -> Outcome:
         error = f"delivered {delivery.deliveries} times without finishing: it crashes its workers"

@@ -97,6 +97,8 @@ class Worker:
         self._wakeup = wakeup
         self._volatile_queue = volatile_queue
         self._tasks: set[asyncio.Task[None]] = set()
+        self._suspects: list[Delivery] = []
+        self._alone: asyncio.Task[None] | None = None
         self._freed = asyncio.Event()
         self.name = executor.consumer
 
@@ -136,6 +138,9 @@ class Worker:
         loop = asyncio.get_running_loop()
         next_reclaim = loop.time() + self._timings.reclaim_every
         while await self._free_slots(stop):
+            if self._suspects:  # nothing else runs now (see _free_slots)
+                self._alone = self._spawn(self._suspects.pop(0))
+                continue
             free = self._concurrency - len(self._tasks)
             try:
                 if loop.time() >= next_reclaim:
@@ -143,7 +148,7 @@ class Worker:
                     free -= await self._reclaim(free)
                 if free > 0:
                     for delivery in await self._receive(stop, free):
-                        self._spawn(delivery)
+                        self._dispatch(delivery)
             except Exception:
                 log.exception("worker.receive_failed", consumer=self.name)
                 await _pause(RETRY_PAUSE, stop)
@@ -169,23 +174,42 @@ class Worker:
             log.warning("worker.reclaimed", consumer=self.name, jobs=len(reclaimed))
             await self._queue.count("reclaimed", len(reclaimed))
         for delivery in reclaimed:
-            self._spawn(delivery)
+            self._dispatch(delivery)
         return len(reclaimed)
 
     async def _free_slots(self, stop: asyncio.Event) -> bool:
-        """Wait for a free slot; False once `stop` is set."""
-        while len(self._tasks) >= self._concurrency and not stop.is_set():
+        """Wait for a free slot (for a suspect: for every slot); False once `stop` is set."""
+        while not stop.is_set() and (
+            len(self._tasks) >= self._concurrency
+            or self._alone is not None
+            or (self._suspects and self._tasks)
+        ):
             self._freed.clear()
             await _pause(None, stop, self._freed)
         return not stop.is_set()
 
-    def _spawn(self, delivery: Delivery) -> None:
+    def _dispatch(self, delivery: Delivery) -> None:
+        """Run a first delivery now; a redelivery waits to run alone.
+
+        A redelivered entry may be the job that crashed its last worker. Run beside others,
+        a crash would take them down too and count against them; run alone, only the
+        culprit's own starts add up, and it alone ends dead as poison.
+        """
+        if delivery.deliveries > 1 and delivery.job_id not in self._executor.active:
+            self._suspects.append(delivery)
+        else:
+            self._spawn(delivery)
+
+    def _spawn(self, delivery: Delivery) -> asyncio.Task[None]:
         task = asyncio.create_task(self._handle(delivery))
         self._tasks.add(task)
         task.add_done_callback(self._finished)
+        return task
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
+        if task is self._alone:
+            self._alone = None
         self._freed.set()
 
     async def _handle(self, delivery: Delivery) -> None:
