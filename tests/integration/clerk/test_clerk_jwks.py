@@ -4,56 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
-from dependency_injector import providers
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from market_ai.adapters.auth.jwks import MAX_AGE_SECONDS, MIN_REFETCH_SECONDS
 from market_ai.container import Container, stop
 from market_ai.domain.clock import FixedClock
 from market_ai.entrypoints.http.app import create_app
-from market_ai.settings import Settings
-from tests.conftest import make_settings
+from tests.clerk_rig import Client, auth
 from tests.jwks_server import JwksServer
-from tests.tokens import ISSUER, ORIGIN, KeyRing, rsa_key, sign
+from tests.tokens import rsa_key, sign
 
 pytestmark = pytest.mark.integration
-Client = AsyncTestClient[Litestar]
 PAST_WINDOW = timedelta(seconds=MIN_REFETCH_SECONDS + 1)
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def jwks() -> Iterator[JwksServer]:
-    with JwksServer(KeyRing({"kid-1": rsa_key("clerk-1")})) as server:
-        yield server
-
-
-@pytest.fixture
-def settings(tmp_path: Path, jwks: JwksServer) -> Settings:
-    return make_settings(
-        tmp_path, clerk_jwks_url=jwks.url, clerk_issuer=ISSUER, allowed_origins=[ORIGIN]
-    )
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(datetime.now(UTC))
-
-
-@pytest.fixture
-async def client(container: Container, clock: FixedClock) -> AsyncIterator[Client]:
-    container.clock.override(providers.Object(clock))
-    async with AsyncTestClient(create_app(container)) as test_client:
-        yield test_client
 
 
 async def status(client: Client, kid: str, key: str = "clerk-1") -> int:
