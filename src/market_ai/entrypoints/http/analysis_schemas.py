@@ -7,20 +7,9 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar.params import HeaderParameter
 
 from market_ai.domain.analysis import Analysis
-from market_ai.domain.jobs import IDEMPOTENCY_KEY_MAX
 
-IdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        required=False,
-        max_length=IDEMPOTENCY_KEY_MAX,
-        description="repeat a request with the same key (same user) to get the same job back",
-    ),
-]
 Figures = Annotated[
     dict[str, Any],
     msgspec.Meta(description="money and ratios are decimal strings; null when undefined"),

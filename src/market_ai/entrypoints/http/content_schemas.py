@@ -7,7 +7,6 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from litestar.params import HeaderParameter
 
 from market_ai.domain.campaigns import AUDIENCE_MAX
 from market_ai.domain.content import (
@@ -18,18 +17,7 @@ from market_ai.domain.content import (
     ContentRequest,
     ContentVariant,
 )
-from market_ai.domain.jobs import IDEMPOTENCY_KEY_MAX
 from market_ai.domain.spend import micros_to_usd
-
-ContentIdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        required=False,
-        max_length=IDEMPOTENCY_KEY_MAX,
-        description="repeat a request with the same key (same user) to get the same job back",
-    ),
-]
 
 
 class ContentIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
 
 from market_ai.domain.analysis_service import AnalysisService
-from market_ai.entrypoints.http.analysis_schemas import AnalysisOut, IdempotencyKey
+from market_ai.entrypoints.http.analysis_schemas import AnalysisOut
 from market_ai.entrypoints.http.dependencies import UserId
 from market_ai.entrypoints.http.job_schemas import JobAccepted, accepted
+from market_ai.entrypoints.http.params import CampaignId, IdempotencyKey
 from market_ai.entrypoints.http.problem_docs import problem_responses
 
 Analyses = NamedDependency[AnalysisService]
-CampaignId = FromPath[UUID]
 
 
 class AnalysisController(Controller):

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-from uuid import UUID
-
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody
 
-from market_ai.domain.campaign_service import PER_PAGE_MAX, CampaignService
+from market_ai.domain.campaign_service import CampaignService
 from market_ai.domain.campaigns import CampaignStatus, Channel
 from market_ai.entrypoints.http.dependencies import UserId
+from market_ai.entrypoints.http.params import CampaignId, PageNumber, PerPage
 from market_ai.entrypoints.http.problem_docs import problem_responses
 from market_ai.entrypoints.http.rate_limit import CAMPAIGN_CREATE, limited_by
 from market_ai.entrypoints.http.schemas import CampaignCreate, CampaignOut, CampaignUpdate
 
-PageNumber = Annotated[int, QueryParameter(ge=1, le=1_000_000, description="1-based page number")]
-PerPage = Annotated[int, QueryParameter(ge=1, le=PER_PAGE_MAX, description="items per page")]
 Campaigns = NamedDependency[CampaignService]
-CampaignId = FromPath[UUID]
 
 
 class CampaignController(Controller):

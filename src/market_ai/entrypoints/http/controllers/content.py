@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-from uuid import UUID
-
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody
 
-from market_ai.domain.campaign_service import PER_PAGE_MAX
 from market_ai.domain.content_service import ContentService
-from market_ai.entrypoints.http.content_schemas import ContentIdempotencyKey, ContentIn, ContentOut
+from market_ai.entrypoints.http.content_schemas import ContentIn, ContentOut
 from market_ai.entrypoints.http.dependencies import UserId
 from market_ai.entrypoints.http.job_schemas import JobAccepted, accepted
+from market_ai.entrypoints.http.params import CampaignId, IdempotencyKey, PageNumber, PerPage
 from market_ai.entrypoints.http.problem_docs import problem_responses
 
 Content = NamedDependency[ContentService]
-CampaignId = FromPath[UUID]
-PageNumber = Annotated[int, QueryParameter(ge=1, le=1_000_000, description="1-based page number")]
-PerPage = Annotated[int, QueryParameter(ge=1, le=PER_PAGE_MAX, description="items per page")]
 
 
 class ContentController(Controller):
@@ -35,7 +29,7 @@ class ContentController(Controller):
         user_id: UserId,
         campaign_id: CampaignId,
         data: JSONBody[ContentIn],
-        idempotency_key: ContentIdempotencyKey = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[JobAccepted]:
         """202 with the job to poll; 422 when the worst case cannot fit a budget."""
         job = await content.request(

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from litestar import Controller, Response, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from market_ai.domain.mail_service import MailService
-from market_ai.entrypoints.http.analysis_schemas import EmailIn, IdempotencyKey
+from market_ai.entrypoints.http.analysis_schemas import EmailIn
 from market_ai.entrypoints.http.dependencies import UserId
 from market_ai.entrypoints.http.job_schemas import JobAccepted, accepted
+from market_ai.entrypoints.http.params import CampaignId, IdempotencyKey
 from market_ai.entrypoints.http.problem_docs import problem_responses
 
 Mail = NamedDependency[MailService]
-CampaignId = FromPath[UUID]
 
 
 class EmailController(Controller):

@@ -6,12 +6,11 @@ import contextlib
 import re
 from datetime import date
 from typing import Annotated, Final
-from uuid import UUID
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
 from market_ai.domain.metrics_service import MetricsService
 from market_ai.entrypoints.http.metrics_schemas import (
@@ -19,11 +18,11 @@ from market_ai.entrypoints.http.metrics_schemas import (
     MetricsRecordedOut,
     MetricsReportOut,
 )
+from market_ai.entrypoints.http.params import CampaignId
 from market_ai.entrypoints.http.problem_docs import problem_responses
 
 Metrics = NamedDependency[MetricsService]
 UserId = NamedDependency[str]
-CampaignId = FromPath[UUID]
 _ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # Taken as text and parsed here: Litestar would name a bad value by the Python parameter
