@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from market_ai.adapters.memory.content import InMemoryContentStore, InMemorySpendLedger
 from market_ai.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
 from market_ai.domain.campaign_service import CampaignDraft, CampaignService
 from market_ai.domain.campaigns import Channel
 from market_ai.domain.clock import SystemClock
-from market_ai.domain.content import Prompt
+from market_ai.domain.content import ContentKind, ContentVariant, Prompt
 from market_ai.domain.content_ports import (
     CallLimits,
     ContentStore,
@@ -79,6 +80,31 @@ class Rig:
         """Run the handler as the worker would for this attempt."""
         ctx = JobContext(job.id, attempt, job.owner_id, job.type, job.payload)
         return await self.service.run(ctx)
+
+
+def variant(
+    campaign_id: UUID, owner_id: str = OWNER, *, index: int = 0, **fields: Any
+) -> ContentVariant:
+    """A stored variant as a generate_content job would keep it (a new job unless given)."""
+    values: dict[str, Any] = {
+        "id": uuid4(),
+        "job_id": uuid4(),
+        "index": index,
+        "campaign_id": campaign_id,
+        "owner_id": owner_id,
+        "kind": ContentKind.EMAIL,
+        "tone": "friendly",
+        "text": f"Copy {index} for the spring sale.",
+        "model": "gpt-4o-mini-2024-07-18",
+        "input_tokens": 200,
+        "cached_tokens": 0,
+        "output_tokens": 100,
+        "reasoning_tokens": 0,
+        "tool_calls": 0,
+        "cost_micros": 90,
+        "created_at": datetime(2026, 3, 10, 9, 0, tzinfo=UTC),
+    }
+    return ContentVariant(**(values | fields))
 
 
 def policy(**overrides: Any) -> SpendPolicy:

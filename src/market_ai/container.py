@@ -14,6 +14,7 @@ from market_ai.adapters.auth.local_key import LocalKeyTokens
 from market_ai.adapters.memory.content import InMemoryContentStore, InMemorySpendLedger
 from market_ai.adapters.memory.job_queue import InMemoryJobQueue, InMemoryJobStream
 from market_ai.adapters.memory.offline_generator import OfflineContentGenerator
+from market_ai.adapters.memory.offline_summary import OfflineSummaryWriter
 from market_ai.adapters.memory.outbox_mailer import OutboxMailer
 from market_ai.adapters.memory.probe import InMemoryHealthProbe
 from market_ai.adapters.memory.rate_limit import InMemoryRateLimiter
@@ -30,6 +31,7 @@ from market_ai.adapters.sql.probe import SqlHealthProbe
 from market_ai.adapters.sql.spend_ledger import SqlSpendLedger
 from market_ai.adapters.sql.unit_of_work import SqlUnitOfWork
 from market_ai.domain.analysis_service import AnalysisService
+from market_ai.domain.analysis_summary import ModelSummaryWriter, summary_policy
 from market_ai.domain.campaign_service import CampaignService
 from market_ai.domain.clock import SystemClock
 from market_ai.domain.content_service import ContentService
@@ -111,6 +113,11 @@ def spend_policy(settings: Settings) -> SpendPolicy:
         max_results=settings.file_search_max_results,
         chunk_tokens=settings.file_search_chunk_tokens,
     )
+
+
+def summary_spend_policy(settings: Settings) -> SpendPolicy:
+    """The content policy narrowed for analysis summaries (short output, no file_search)."""
+    return summary_policy(spend_policy(settings))
 
 
 def identity_kind(settings: Settings) -> IdentityKind:
@@ -262,6 +269,25 @@ class Container(containers.DeclarativeContainer):
         on_enqueued=job_wakeup.provided.set,
     )
     job_handlers.add_kwargs(generate_content=providers.Callable(run_by, content_service.provider))
+    # Analyses are summarised by whatever writes content: OpenAI under the same spend rules
+    # (a reservation per attempt), or, on the embedded default, sentences from the figures.
+    summary_writer = providers.Selector(
+        content_generator_kind,
+        openai=providers.Factory(
+            ModelSummaryWriter,
+            generator=content_generator,
+            guard=providers.Factory(
+                SpendGuard,
+                ledger=spend_ledger,
+                prices=price_table,
+                clock=clock,
+                policy=providers.Singleton(summary_spend_policy, settings),
+            ),
+        ),
+        offline=providers.Singleton(OfflineSummaryWriter),
+    )
+    analysis_service.add_kwargs(summary_writer=summary_writer)
+    mail_service.add_kwargs(content_lookup=content_store.provided.get)  # email a stored variant
     readiness_probes = providers.Selector(
         queue_backend,
         redis=providers.List(database_probe, providers.Singleton(RedisHealthProbe, redis_client)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,14 +24,23 @@ async def _empty_tables(engine: AsyncEngine) -> None:
             await conn.execute(text(f"DELETE FROM {table.name}"))  # noqa: S608 - our own names
 
 
+@dataclass(frozen=True)
+class Backend:
+    """A fresh, empty store: its units of work, and the engine behind them (None in memory).
+
+    Adapters outside the unit of work (the content store, the spend ledger) take the engine.
+    """
+
+    uow: UnitOfWorkFactory
+    engine: AsyncEngine | None
+
+
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
-async def uow_factory(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[UnitOfWorkFactory]:
-    """A unit-of-work factory on a fresh, empty store of the parametrized backend."""
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    """The parametrized backend, migrated and emptied."""
     if request.param == "memory":
         store = InMemoryStore()
-        yield lambda: InMemoryUnitOfWork(store)
+        yield Backend(lambda: InMemoryUnitOfWork(store), None)
         return
     if request.param == "sqlite":
         settings = make_settings(tmp_path)
@@ -43,6 +53,12 @@ async def uow_factory(
         await prepare_database(engine)
         if request.param == "postgres":
             await _empty_tables(engine)
-        yield lambda: SqlUnitOfWork(engine)
+        yield Backend(lambda: SqlUnitOfWork(engine), engine)
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+def uow_factory(backend: Backend) -> UnitOfWorkFactory:
+    """A unit-of-work factory on a fresh, empty store of the parametrized backend."""
+    return backend.uow

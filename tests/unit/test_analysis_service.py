@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
 import pytest
 
-from market_ai.domain.analysis_service import AnalysisService
-from market_ai.domain.errors import Conflict, NotFound
+from market_ai.domain.analysis import AnalysisReport
+from market_ai.domain.analysis_service import SUMMARY_MAX, AnalysisService, SummaryWriter
+from market_ai.domain.campaigns import Campaign
+from market_ai.domain.content_ports import GenerationTimeout
+from market_ai.domain.errors import BudgetExceeded, Conflict, NotFound
 from market_ai.domain.job_registry import ANALYZE_CAMPAIGN
 from market_ai.domain.jobs import JobContext, PermanentJobError
 from tests.service_rig import ServiceRig, context, row
@@ -22,8 +26,8 @@ def rig() -> ServiceRig:
     return ServiceRig()
 
 
-def service(rig: ServiceRig, writer: object = None) -> AnalysisService:
-    return AnalysisService(rig.uow, rig.clock, rig.jobs, writer)  # type: ignore[arg-type]
+def service(rig: ServiceRig, writer: SummaryWriter | None = None) -> AnalysisService:
+    return AnalysisService(rig.uow, rig.clock, rig.jobs, writer)
 
 
 async def flighted(rig: ServiceRig) -> UUID:
@@ -101,17 +105,28 @@ async def test_latest_is_the_newest_analysis(rig: ServiceRig) -> None:
     assert (latest.job_id, latest.as_of) == (newer.id, date(2026, 3, 11))
 
 
+class ScriptedWriter:
+    """Answers `answer` (or raises it) and records what it was asked to summarise."""
+
+    def __init__(self, answer: tuple[str, str] | Exception) -> None:
+        self.answer = answer
+        self.asked: list[tuple[JobContext, Campaign, AnalysisReport]] = []
+
+    async def write(
+        self, ctx: JobContext, campaign: Campaign, report: AnalysisReport
+    ) -> tuple[str, str]:
+        self.asked.append((ctx, campaign, report))
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
 async def test_a_configured_writer_adds_a_summary_with_its_model(rig: ServiceRig) -> None:
     campaign_id = await flighted(rig)
-    prompts: list[tuple[str, UUID, str]] = []
-
-    async def writer(owner_id: str, job_id: UUID, prompt: str) -> tuple[str, str]:
-        prompts.append((owner_id, job_id, prompt))
-        return "  Spend is pacing well under budget.  ", "gpt-test"
-
+    writer = ScriptedWriter(("  Spend is pacing well under budget.  ", "gpt-test"))
     analyses = service(rig, writer)
     job = await analyses.request("alice", campaign_id)
-    result = await analyses.run(context(job))
+    result = await analyses.run(context(job, attempt=2))
     assert result is not None
     assert result["summary"] is True
     stored = rig.store.analyses[job.id]
@@ -119,21 +134,50 @@ async def test_a_configured_writer_adds_a_summary_with_its_model(rig: ServiceRig
         "Spend is pacing well under budget.",
         "gpt-test",
     )
-    [(owner, job_id, prompt)] = prompts
-    assert (owner, job_id) == ("alice", job.id)
-    assert '"pacing_percent": "10.00"' in prompt
+    [(ctx, campaign, report)] = writer.asked
+    assert (ctx.owner_id, ctx.job_id, ctx.attempt) == ("alice", job.id, 2)
+    assert campaign.id == campaign_id
+    assert report.pacing.pacing_percent == Decimal("10.00")
+    await analyses.run(context(job, attempt=3))  # stored already: not summarised again
+    assert len(writer.asked) == 1
 
 
-async def test_a_failing_writer_never_fails_the_analysis(rig: ServiceRig) -> None:
+async def test_a_long_summary_is_cut_and_a_blank_one_left_out(rig: ServiceRig) -> None:
     campaign_id = await flighted(rig)
+    for answer, expected in (("x" * (SUMMARY_MAX + 50), "x" * SUMMARY_MAX), (" \n ", None)):
+        analyses = service(rig, ScriptedWriter((answer, "gpt-test")))
+        job = await analyses.request("alice", campaign_id)
+        await analyses.run(context(job))
+        stored = rig.store.analyses[job.id]
+        assert stored.summary == expected
+        assert stored.summary_model == ("gpt-test" if expected else None)
 
-    async def writer(owner_id: str, job_id: UUID, prompt: str) -> tuple[str, str]:
-        raise RuntimeError(f"budget exhausted for {owner_id} {job_id} {len(prompt)}")
 
-    analyses = service(rig, writer)
+@pytest.mark.parametrize(
+    ("error", "traceback"),
+    [
+        (BudgetExceeded("per-user budget for 2026-03 cannot hold this"), False),
+        (GenerationTimeout("no answer within the timeout"), False),
+        (RuntimeError("a bug in the writer"), True),
+    ],
+)
+async def test_a_failing_writer_never_fails_the_analysis(
+    rig: ServiceRig, caplog: pytest.LogCaptureFixture, error: Exception, *, traceback: bool
+) -> None:
+    campaign_id = await flighted(rig)
+    analyses = service(rig, ScriptedWriter(error))
     job = await analyses.request("alice", campaign_id)
-    await analyses.run(context(job))
-    assert rig.store.analyses[job.id].summary is None
+    with caplog.at_level(logging.WARNING, logger="market_ai.domain.analysis_service"):
+        result = await analyses.run(context(job))
+    assert result is not None
+    assert result["summary"] is False
+    stored = rig.store.analyses[job.id]
+    assert (stored.summary, stored.summary_model) == (None, None)
+    assert stored.figures["totals"]["spend"] == "100.00"
+    [record] = caplog.records
+    assert record.getMessage().startswith(f"analysis.summary_skipped job={job.id} attempt=1")
+    assert f"{type(error).__name__}: {error}" in record.getMessage()
+    assert bool(record.exc_info) is traceback
 
 
 async def test_a_deleted_campaign_or_a_bad_payload_is_permanent(rig: ServiceRig) -> None:

@@ -12,14 +12,24 @@ from pathlib import Path
 from dependency_injector import providers
 
 from market_ai.adapters.auth.local_key import LocalKeyTokens
+from market_ai.adapters.memory.offline_summary import OfflineSummaryWriter
 from market_ai.adapters.memory.probe import InMemoryHealthProbe
 from market_ai.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
 from market_ai.adapters.sql.probe import SqlHealthProbe
 from market_ai.adapters.sql.unit_of_work import SqlUnitOfWork
-from market_ai.container import Container, build_container, identity_kind, start, stop
+from market_ai.container import (
+    Container,
+    build_container,
+    identity_kind,
+    start,
+    stop,
+    summary_spend_policy,
+)
+from market_ai.domain.analysis_summary import ModelSummaryWriter
 from market_ai.domain.campaign_service import CampaignDraft
 from market_ai.domain.campaigns import Channel
 from tests.conftest import make_settings
+from tests.content_rig import variant
 
 DB_FILE = "market-ai.db"
 DRAFT = CampaignDraft(name="Launch", channel=Channel.EMAIL)
@@ -135,3 +145,31 @@ async def test_a_started_container_is_ready(tmp_path: Path) -> None:
     assert [p.name for p in sql_report.probes] == ["database"]
     assert memory_report.ready
     assert not (tmp_path / "mem" / DB_FILE).exists()
+
+
+async def test_analyses_are_summarised_by_whatever_writes_content(tmp_path: Path) -> None:
+    embedded = build_container(make_settings(tmp_path))
+    assert isinstance(embedded.summary_writer(), OfflineSummaryWriter)
+    assert embedded.analysis_service.kwargs["summary_writer"] is embedded.summary_writer
+    settings = make_settings(
+        tmp_path, openai_api_key="sk-test", openai_vector_store_id="vs_brand", user_budget_usd=5
+    )
+    production = build_container(settings)
+    try:
+        assert isinstance(production.summary_writer(), ModelSummaryWriter)
+    finally:
+        await production.content_generator().aclose()
+    narrowed = summary_spend_policy(settings)
+    assert (narrowed.max_output_tokens, narrowed.vector_store_id) == (400, None)
+    assert narrowed.user_limit_micros == 5_000_000  # the same per-user budget as content
+
+
+async def test_emails_resolve_content_ids_through_the_content_store(tmp_path: Path) -> None:
+    container = build_container(make_settings(tmp_path, database_url="memory://"))
+    campaign = await container.campaign_service().create("u1", DRAFT)
+    stored = variant(campaign.id, "u1", text="Stored copy.")
+    await container.content_store().add(stored)
+    job = await container.mail_service().request(
+        "u1", campaign.id, to=["a@example.com"], subject="s", content_id=stored.id
+    )
+    assert job.payload["body"] == "Stored copy."

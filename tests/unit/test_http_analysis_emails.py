@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -90,7 +92,9 @@ async def test_an_analysis_is_accepted_run_by_the_worker_and_read_back(
     assert (week["current_days"], week["previous_days"]) == (7, 3)  # coverage is shown
     assert week["spend"]["change_percent"] == "133.33"  # 70 against 30
     assert body["best_day"]["roas"] == "2.5000"
-    assert body["summary"] is None
+    assert body["summary_model"] == "offline"  # the embedded default summarises for free
+    assert body["summary"].startswith("Spring launch spent USD 100.00 and earned USD 250.00")
+    assert "It is pacing at 10.00% of the USD 1000.00 expected by now" in body["summary"]
 
 
 async def test_a_repeated_idempotency_key_returns_the_same_job(
@@ -135,6 +139,62 @@ async def test_an_email_is_sent_once_into_the_outbox(
     sent = message_from_bytes(_only_file(settings.data_dir / "outbox"), policy=policy.default)
     assert (sent["To"], sent["Subject"]) == ("ops@example.com, cfo@example.com", "Weekly")
     assert sent["Message-ID"] == job["result"]["message_id"]
+
+
+async def _variant(client: Client, campaign_id: str, headers: dict[str, str]) -> dict[str, Any]:
+    """One `email` variant written by the embedded (offline) generator."""
+    started = await client.post(
+        f"/api/campaigns/{campaign_id}/content", json={"kind": "email"}, headers=headers
+    )
+    assert started.status_code == 202, started.text
+    job = await _finished(client, started.headers["location"], headers)
+    assert job["status"] == "succeeded", job
+    listed = await client.get(f"/api/campaigns/{campaign_id}/content", headers=headers)
+    [variant] = listed.json()
+    assert variant["job_id"] == started.json()["job_id"]
+    return dict(variant)
+
+
+async def test_a_generated_variant_is_emailed_by_its_id(
+    client: Client, tokens: LocalKeyTokens, settings: Settings
+) -> None:
+    alice = bearer(tokens, "alice")
+    campaign_id = await _campaign(client, alice)
+    variant = await _variant(client, campaign_id, alice)
+    email = {"to": ["ops@example.com"], "subject": "Spring copy", "content_id": variant["id"]}
+
+    started = await client.post(f"/api/campaigns/{campaign_id}/emails", json=email, headers=alice)
+
+    assert started.status_code == 202, started.text
+    job = await _finished(client, started.headers["location"], alice)
+    assert job["status"] == "succeeded", job
+    sent = message_from_bytes(_only_file(settings.data_dir / "outbox"), policy=policy.default)
+    assert sent["Subject"] == "Spring copy"
+    assert isinstance(sent, EmailMessage)
+    assert sent.get_content() == variant["text"]
+    assert "Spring launch" in variant["text"]
+
+
+async def test_content_that_is_not_this_campaigns_is_a_422_naming_content_id(
+    client: Client, tokens: LocalKeyTokens, settings: Settings
+) -> None:
+    alice, bob = bearer(tokens, "alice"), bearer(tokens, "bob")
+    campaign_id, other_campaign = await _campaign(client, alice), await _campaign(client, alice)
+    bobs_campaign = await _campaign(client, bob)
+    elsewhere = await _variant(client, other_campaign, alice)
+    bobs = await _variant(client, bobs_campaign, bob)
+    path = f"/api/campaigns/{campaign_id}/emails"
+    for content_id in (str(uuid4()), elsewhere["id"], bobs["id"]):
+        email = {"to": ["ops@example.com"], "subject": "s", "content_id": content_id}
+        response = await client.post(path, json=email, headers=alice)
+        assert response.status_code == 422, response.text
+        problem = response.json()
+        assert problem["invalid-params"][0]["name"] == "content_id"
+        assert bobs["text"] not in response.text
+    both = {"to": ["ops@example.com"], "subject": "s", "body": "b", "content_id": elsewhere["id"]}
+    response = await client.post(path, json=both, headers=alice)
+    assert response.status_code == 422
+    assert not (settings.data_dir / "outbox").exists()
 
 
 async def test_bad_emails_are_refused_naming_the_field(

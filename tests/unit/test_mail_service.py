@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
 
+from market_ai.adapters.memory.content import InMemoryContentStore
 from market_ai.domain.errors import Conflict, InvalidInput, NotFound
 from market_ai.domain.job_registry import SEND_EMAIL
 from market_ai.domain.jobs import JobContext, PermanentJobError
@@ -18,6 +19,7 @@ from market_ai.domain.mail import (
     check_subject,
 )
 from market_ai.domain.mail_service import ContentLookup, MailService
+from tests.content_rig import variant
 from tests.mail_fakes import RecordingMailer
 from tests.service_rig import ServiceRig, context
 
@@ -35,7 +37,7 @@ def mailer() -> RecordingMailer:
 def service(
     rig: ServiceRig, mailer: RecordingMailer, lookup: ContentLookup | None = None
 ) -> MailService:
-    return MailService(rig.uow, rig.clock, rig.jobs, mailer, lookup)
+    return MailService(rig.uow, rig.clock, rig.jobs, mailer, lookup or InMemoryContentStore().get)
 
 
 @pytest.mark.parametrize(
@@ -135,24 +137,28 @@ async def test_request_refusals_name_the_field(rig: ServiceRig, mailer: Recordin
 async def test_a_content_id_is_resolved_to_the_owners_text(
     rig: ServiceRig, mailer: RecordingMailer
 ) -> None:
-    campaign = await rig.campaign()
-    content_id = uuid4()
+    campaign, other = await rig.campaign(), await rig.campaign()
+    store = InMemoryContentStore()
+    mine = variant(campaign.id, "alice", text="Generated copy.")
+    elsewhere = variant(other.id, "alice")
+    bobs = variant(campaign.id, "bob")  # a row that names alice's campaign but is not hers
+    for stored in (mine, elsewhere, bobs):
+        await store.add(stored)
+    mail = service(rig, mailer, store.get)
 
-    async def lookup(owner_id: str, campaign_id: UUID, wanted: UUID) -> str | None:
-        mine = (owner_id, campaign_id, wanted) == ("alice", campaign.id, content_id)
-        return "Generated copy." if mine else None
-
-    mail = service(rig, mailer, lookup)
     job = await mail.request(
-        "alice", campaign.id, to=["a@example.com"], subject="s", content_id=content_id
+        "alice", campaign.id, to=["a@example.com"], subject="s", content_id=mine.id
     )
+
     assert job.payload["body"] == "Generated copy."
-    assert job.payload["content_id"] == str(content_id)
-    with pytest.raises(InvalidInput) as error:
-        await mail.request(
-            "alice", campaign.id, to=["a@example.com"], subject="s", content_id=uuid4()
-        )
-    assert error.value.field == "content_id"
+    assert job.payload["content_id"] == str(mine.id)
+    for foreign in (uuid4(), elsewhere.id, bobs.id):
+        with pytest.raises(InvalidInput, match="no such content") as error:
+            await mail.request(
+                "alice", campaign.id, to=["a@example.com"], subject="s", content_id=foreign
+            )
+        assert error.value.field == "content_id"
+    assert list(rig.store.jobs) == [job.id]
 
 
 async def test_an_idempotency_key_returns_the_first_job_and_refuses_another_message(

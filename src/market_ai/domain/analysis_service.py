@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Any, Final, Protocol
 from uuid import UUID
 
-from market_ai.domain.analysis import Analysis, analyse, analysis_window, document
-from market_ai.domain.errors import Conflict, NotFound
+from market_ai.domain.analysis import Analysis, AnalysisReport, analyse, analysis_window, document
+from market_ai.domain.campaigns import Campaign
+from market_ai.domain.content_ports import GenerationError
+from market_ai.domain.errors import BudgetExceeded, Conflict, NotFound
 from market_ai.domain.job_registry import ANALYZE_CAMPAIGN, JobResult
 from market_ai.domain.job_service import JobService
 from market_ai.domain.jobs import Job, JobContext, PermanentJobError
@@ -18,15 +18,20 @@ from market_ai.domain.ports import Clock, UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 SUMMARY_MAX: Final = 2_000  # a short paragraph for a dashboard card, not an essay
-SummaryWriter = Callable[[str, UUID, str], Awaitable[tuple[str, str]]]
-"""(owner_id, job_id, prompt) -> (text, model). Budget-bound by whoever provides it; the job
-id lets a budget-aware generator reserve once per job however often the job is delivered."""
 
-_PROMPT: Final = (
-    "Write a short summary (at most 4 sentences) of this marketing campaign's performance "
-    "for its owner: how spend paces against budget, the trend, and one suggestion. "
-    "Use only these figures (JSON):\n"
-)
+
+class SummaryWriter(Protocol):
+    """Writes a short summary of a computed analysis; raises when it cannot.
+
+    It gets the job context so that a budget-aware writer reserves per job attempt (and a
+    redelivery that finds the analysis stored never calls it again).
+    """
+
+    async def write(
+        self, ctx: JobContext, campaign: Campaign, report: AnalysisReport
+    ) -> tuple[str, str]:
+        """(text, model): the summary and what wrote it (`offline` when nothing was called)."""
+        ...
 
 
 class AnalysisService:
@@ -46,7 +51,7 @@ class AnalysisService:
         self._uow = unit_of_work
         self._clock = clock
         self._jobs = jobs
-        self._write_summary = summary_writer
+        self._summary_writer = summary_writer
 
     async def request(
         self, owner_id: str, campaign_id: UUID, *, idempotency_key: str | None = None
@@ -96,15 +101,15 @@ class AnalysisService:
             as_of = self._clock.today()
             start, end = analysis_window(campaign, as_of)
             rows = await uow.metrics.list_range(campaign_id, start, end) if start <= end else []
-        figures = document(analyse(campaign, rows, as_of))
-        summary, model = await self._summary(ctx, figures)
+        report = analyse(campaign, rows, as_of)
+        summary, model = await self._summary(ctx, campaign, report)
         analysis = Analysis(
             job_id=ctx.job_id,
             campaign_id=campaign_id,
             owner_id=ctx.owner_id,
             as_of=as_of,
             created_at=self._clock.now(),
-            figures=figures,
+            figures=document(report),
             summary=summary,
             summary_model=model,
         )
@@ -116,19 +121,28 @@ class AnalysisService:
         return _result(stored)
 
     async def _summary(
-        self, ctx: JobContext, figures: dict[str, Any]
+        self, ctx: JobContext, campaign: Campaign, report: AnalysisReport
     ) -> tuple[str | None, str | None]:
         """A written summary when a writer is configured; its failure never fails the job."""
-        if self._write_summary is None:
+        if self._summary_writer is None:
             return None, None
-        prompt = _PROMPT + json.dumps(figures, sort_keys=True)
         try:
-            text, model = await self._write_summary(ctx.owner_id, ctx.job_id, prompt)
-        except Exception:  # a budget refusal or an outage: the figures still stand
-            log.warning("analysis.summary_failed job=%s", ctx.job_id, exc_info=True)
+            text, model = await self._summary_writer.write(ctx, campaign, report)
+        except Exception as error:  # whatever the writer did, the figures stand
+            expected = isinstance(error, BudgetExceeded | GenerationError)
+            log.warning(
+                "analysis.summary_skipped job=%s attempt=%d reason=%s",
+                ctx.job_id,
+                ctx.attempt,
+                f"{type(error).__name__}: {error}",
+                exc_info=not expected,  # a refusal or an outage needs no traceback; a bug does
+            )
             return None, None
         text = text.strip()
-        return (text[:SUMMARY_MAX], model) if text else (None, None)
+        if not text:
+            log.warning("analysis.summary_skipped job=%s reason=empty", ctx.job_id)
+            return None, None
+        return text[:SUMMARY_MAX], model
 
 
 def _result(analysis: Analysis) -> dict[str, Any]:

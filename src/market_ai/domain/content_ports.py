@@ -91,6 +91,12 @@ class ContentStore(Protocol):
         """One page of a campaign's variants, newest first, and the total."""
         ...
 
+    async def get(
+        self, owner_id: str, campaign_id: UUID, content_id: UUID
+    ) -> ContentVariant | None:
+        """One variant by id, only if it is this owner's and this campaign's; else None."""
+        ...
+
 
 class EntryStatus(StrEnum):
     """A ledger entry's life: held, then settled (actual), released (nothing) or expired."""

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from uuid import UUID
 
+from market_ai.domain.content import ContentVariant
 from market_ai.domain.errors import Conflict, InvalidInput, NotFound
 from market_ai.domain.job_registry import SEND_EMAIL, JobResult
 from market_ai.domain.job_service import JobService
@@ -21,8 +22,9 @@ from market_ai.domain.mail import (
 )
 from market_ai.domain.ports import Clock, UnitOfWorkFactory
 
-ContentLookup = Callable[[str, UUID, UUID], Awaitable[str | None]]
-"""(owner_id, campaign_id, content_id) -> the content's text, or None when it is not theirs."""
+ContentLookup = Callable[[str, UUID, UUID], Awaitable[ContentVariant | None]]
+"""(owner_id, campaign_id, content_id) -> the stored variant, or None when it is not theirs
+(another user's, another campaign's, or none at all): `ContentStore.get`."""
 
 
 class MailService:
@@ -39,7 +41,7 @@ class MailService:
         clock: Clock,
         jobs: JobService,
         mailer: Mailer,
-        content_lookup: ContentLookup | None = None,
+        content_lookup: ContentLookup,
     ) -> None:
         self._uow = unit_of_work
         self._clock = clock
@@ -94,12 +96,10 @@ class MailService:
         return job
 
     async def _content_text(self, owner_id: str, campaign_id: UUID, content_id: UUID) -> str:
-        if self._content is None:
-            raise InvalidInput("content_id", "stored content cannot be emailed here; send a body")
-        text = await self._content(owner_id, campaign_id, content_id)
-        if text is None:
+        variant = await self._content(owner_id, campaign_id, content_id)
+        if variant is None:
             raise InvalidInput("content_id", "no such content for this campaign")
-        return text
+        return variant.text
 
     async def run(self, ctx: JobContext) -> JobResult:
         """The `send_email` handler: skip if recorded, else send, then record.

@@ -45,6 +45,15 @@ class InMemoryContentStore:
         mine.sort(key=lambda v: (v.created_at, -v.index), reverse=True)
         return mine[offset : offset + limit], len(mine)
 
+    async def get(
+        self, owner_id: str, campaign_id: UUID, content_id: UUID
+    ) -> ContentVariant | None:
+        """The variant with this id, if the owner and campaign match."""
+        for v in self._rows.values():
+            if (v.id, v.owner_id, v.campaign_id) == (content_id, owner_id, campaign_id):
+                return v
+        return None
+
 
 class InMemorySpendLedger:
     """The ledger for one process: check-and-hold happens between two awaits, never across one."""

@@ -89,15 +89,19 @@ class SqlContentStore:
         self._engine = engine
 
     async def add(self, variant: ContentVariant) -> bool:
-        """INSERT ... ON CONFLICT (job_id, variant_index) DO NOTHING."""
+        """INSERT ... ON CONFLICT (job_id, variant_index) DO NOTHING RETURNING id.
+
+        RETURNING says whether the row went in: psycopg reports rowcount -1 for this INSERT.
+        """
         async with transaction(self._engine) as conn:
             statement = (
                 insert_for(conn)(content_variants)
                 .values(_to_row(variant))
                 .on_conflict_do_nothing(index_elements=["job_id", "variant_index"])
+                .returning(content_variants.c.id)
             )
-            result = await conn.execute(statement)
-        return bool(result.rowcount)
+            inserted = (await conn.execute(statement)).first()
+        return inserted is not None
 
     async def for_job(self, job_id: UUID) -> Sequence[ContentVariant]:
         """The job's variants by index."""
@@ -129,3 +133,16 @@ class SqlContentStore:
             rows = (await conn.execute(page)).mappings().all()
             total = (await conn.execute(count)).scalar_one()
         return [_from_row(r) for r in rows], int(total)
+
+    async def get(
+        self, owner_id: str, campaign_id: UUID, content_id: UUID
+    ) -> ContentVariant | None:
+        """By primary key, with the owner and campaign in the same WHERE: no cross-tenant read."""
+        query = select(content_variants).where(
+            (content_variants.c.id == content_id)
+            & (content_variants.c.owner_id == owner_id)
+            & (content_variants.c.campaign_id == campaign_id)
+        )
+        async with transaction(self._engine) as conn:
+            row = (await conn.execute(query)).mappings().one_or_none()
+        return None if row is None else _from_row(row)

@@ -17,7 +17,11 @@ Figures = Annotated[
 
 
 class AnalysisOut(msgspec.Struct):
-    """A stored analysis. `summary` is null when no writer is configured or it failed."""
+    """A stored analysis, with a short written summary when one could be written.
+
+    `summary_model` names what wrote it (`offline` without OPENAI_API_KEY); both are null
+    when the summary was refused by a budget or the model failed.
+    """
 
     job_id: UUID
     campaign_id: UUID
@@ -57,10 +61,11 @@ class AnalysisOut(msgspec.Struct):
 
 
 class EmailIn(msgspec.Struct, forbid_unknown_fields=True):
-    """An email about a campaign: plain text `body`, or the id of generated `content_id`.
+    """An email about a campaign: plain text `body`, or a generated variant's `content_id`.
 
+    The variant must belong to this campaign (GET .../content lists them); its text is sent.
     Addresses, subject and body are checked by the domain, which names the field
-    (`to[1]`) in a 422.
+    (`to[1]`, `content_id`) in a 422.
     """
 
     to: list[str]
