@@ -123,7 +123,11 @@ def _reset(database_url: str, redis_url: str) -> None:
         client.flushdb()
 
 
-async def _submit(database_url: str, jobs: int) -> None:
+async def _submit(database_url: str, jobs: int) -> tuple[float, float]:
+    """Submit `jobs` no-op jobs; returns when the clock started and when the last commit ended.
+
+    The clock starts after the imports and the first connection, which are not the jobs' cost.
+    """
     from market_ai.adapters.sql.unit_of_work import SqlUnitOfWork  # noqa: PLC0415
     from market_ai.container import build_container  # noqa: PLC0415
     from market_ai.domain.clock import SystemClock  # noqa: PLC0415
@@ -136,8 +140,11 @@ async def _submit(database_url: str, jobs: int) -> None:
     engine = container.engine()
     service = JobService(lambda: SqlUnitOfWork(engine), SystemClock(), default_registry())
     try:
+        await service.figures()  # connects, so the clock does not time the first connect
+        started = time.perf_counter()
         for start in range(0, jobs, SUBMIT_MANY_MAX):
             await service.submit_many(OWNER, NOOP, [{}] * min(SUBMIT_MANY_MAX, jobs - start))
+        return started, time.perf_counter()
     finally:
         await engine.dispose()
 
@@ -163,11 +170,10 @@ def market_ai(
                 row = conn.execute(query).fetchone()
                 return row is not None and row[0] == jobs
 
-            started = time.perf_counter()
-            asyncio.run(_submit(database_url, jobs))
-            submitted = time.perf_counter() - started
+            started, committed = asyncio.run(_submit(database_url, jobs))
             _wait(done, "every job succeeding")
             seconds = time.perf_counter() - started
+            submitted = committed - started
     finally:
         _stop(children)
     return Result("market-ai", workers, jobs, seconds, f"submit {submitted:.2f} s")

@@ -11,7 +11,7 @@ import pytest
 from market_ai.adapters.memory.jobs import InMemoryJobStore
 from market_ai.adapters.memory.unit_of_work import InMemoryStore
 from market_ai.adapters.sql.jobs import SqlJobStore
-from market_ai.domain.job_store import JobFigures, JobStore
+from market_ai.domain.job_store import Finished, JobFigures, JobStore
 from market_ai.domain.jobs import Job, JobStatus
 from market_ai.domain.ports import UnitOfWorkFactory
 
@@ -295,7 +295,7 @@ async def test_figures_count_what_operators_watch(uow_factory: UnitOfWorkFactory
         )
 
 
-@pytest.mark.parametrize("uow_factory", ["postgres"], indirect=True)
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 async def test_concurrent_relays_publish_disjoint_sets(uow_factory: UnitOfWorkFactory) -> None:
     jobs = [new_job(run_after=at(n)) for n in range(10)]
     await add(uow_factory, *jobs)
@@ -313,7 +313,7 @@ async def test_concurrent_relays_publish_disjoint_sets(uow_factory: UnitOfWorkFa
         assert await uow.jobs.claim_unpublished(at(30), limit=10) == []
 
 
-@pytest.mark.parametrize("uow_factory", ["postgres"], indirect=True)
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 async def test_a_late_committing_row_is_published_on_a_later_pass(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
@@ -330,7 +330,7 @@ async def test_a_late_committing_row_is_published_on_a_later_pass(
         assert await relay.jobs.claim_unpublished(at(2), limit=10) == [late.id]
 
 
-@pytest.mark.parametrize("uow_factory", ["postgres"], indirect=True)
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 async def test_concurrent_claims_of_one_job_start_it_once(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
@@ -346,3 +346,88 @@ async def test_concurrent_claims_of_one_job_start_it_once(
         await second.commit()
     assert won is not None
     assert won.attempt == 1
+
+
+async def test_add_many_inserts_keyless_jobs_and_honours_keys(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    keyed = new_job(key="order-1")
+    await add(uow_factory, keyed)
+    batch = [new_job(), new_job(key="order-1"), new_job(payload={"i": 2})]
+    async with uow_factory() as uow:
+        stored = await uow.jobs.add_many(batch)
+        await uow.commit()
+    assert [job.id for job in stored] == [batch[0].id, keyed.id, batch[2].id]
+    assert await get(uow_factory, batch[2].id) == batch[2]
+    async with uow_factory() as uow:
+        assert (await uow.jobs.figures()).queued == 3
+
+
+async def test_start_many_claims_exactly_the_claimable_ones(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    due, later, running = new_job(), new_job(run_after=at(10)), new_job()
+    await add(uow_factory, due, later, running)
+    assert await start(uow_factory, running.id, at(0)) is not None
+    async with uow_factory() as uow:
+        started = await uow.jobs.start_many(
+            [due.id, later.id, running.id, uuid4(), due.id], at(1), at(1) + LEASE
+        )
+        await uow.commit()
+    assert [(job.id, job.status, job.attempt) for job in started] == [
+        (due.id, JobStatus.RUNNING, 1)
+    ]
+    assert started[0].lease_expires_at == at(1) + LEASE
+    assert started[0].started_at == at(1)
+    assert (await get(uow_factory, later.id)).status is JobStatus.QUEUED
+    assert (await get(uow_factory, running.id)).attempt == 1  # its live lease was left alone
+    async with uow_factory() as uow:
+        assert await uow.jobs.start_many([], at(1), at(2)) == []
+
+
+async def test_succeed_many_is_fenced_per_attempt(uow_factory: UnitOfWorkFactory) -> None:
+    a, b, c, stale = new_job(), new_job(), new_job(), new_job()
+    await add(uow_factory, a, b, c, stale)
+    for job in (a, b, c, stale):
+        assert await start(uow_factory, job.id, at(0)) is not None
+    assert await start(uow_factory, stale.id, at(0) + LEASE * 2) is not None  # attempt 2 now
+    finished = [
+        Finished(a.id, 1, None),
+        Finished(b.id, 1, {"words": 3}),
+        Finished(c.id, 1, None),
+        Finished(stale.id, 1, {"from": "stale"}),
+        Finished(uuid4(), 1, None),
+    ]
+    async with uow_factory() as uow:
+        moved = await uow.jobs.succeed_many(finished, at(5))
+        await uow.commit()
+    assert moved == {a.id, b.id, c.id}
+    done_b = await get(uow_factory, b.id)
+    assert (done_b.status, done_b.result, done_b.finished_at) == (
+        JobStatus.SUCCEEDED,
+        {"words": 3},
+        at(5),
+    )
+    assert done_b.lease_expires_at is None
+    assert (await get(uow_factory, a.id)).result is None
+    still = await get(uow_factory, stale.id)
+    assert (still.status, still.attempt, still.result) == (JobStatus.RUNNING, 2, None)
+    async with uow_factory() as uow:
+        assert await uow.jobs.succeed_many([Finished(a.id, 1, None)], at(6)) == set()
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_start_many_skips_a_row_another_claim_holds_instead_of_waiting(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    held, free = new_job(), new_job()
+    await add(uow_factory, held, free)
+    async with uow_factory() as first, uow_factory() as second:
+        assert await first.jobs.start(held.id, at(1), at(31)) is not None  # row locked
+        started = await asyncio.wait_for(
+            second.jobs.start_many([held.id, free.id], at(1), at(31)), timeout=5
+        )
+        assert [job.id for job in started] == [free.id]
+        await second.commit()
+        await first.commit()
+    assert (await get(uow_factory, held.id)).attempt == 1

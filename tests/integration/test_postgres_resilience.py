@@ -1,7 +1,11 @@
-"""Postgres stops under a running `market-ai serve`: 503s, no hangs; back: 200s, same PID."""
+"""Postgres stops under a running `market-ai serve`: 503s, no hangs; back: 200s, same PID.
+
+And a pooled connection that died while idle is replaced before anyone uses it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -14,7 +18,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine.interfaces import DBAPIConnection
 
+from market_ai.adapters.sql.engine import PING_AFTER_IDLE, create_engine
 from market_ai.container import build_container, stop
 from market_ai.domain.errors import Unavailable
 from tests.conftest import make_settings
@@ -177,3 +184,42 @@ async def test_a_server_that_accepts_but_never_answers_costs_a_bounded_wait(
             assert time.monotonic() - started < POOL_TIMEOUT + MARGIN
         finally:
             await stop(container)
+
+
+async def test_an_idle_connection_is_pinged_and_replaced_after_a_restart(tmp_path: Path) -> None:
+    """Busy checkouts skip the ping; one idle past a second is pinged and replaced if dead.
+
+    The server restarts while the connection idles; the caller never sees the dead one.
+    """
+    postgres = PostgresServer()
+    postgres.start()
+    settings = make_settings(
+        tmp_path, database_url=postgres.url, db_pool_min_size=1, db_pool_max_size=1
+    )
+    engine = create_engine(settings)
+    pings: list[DBAPIConnection] = []
+    real_ping = engine.dialect.do_ping
+
+    def counted_ping(dbapi_connection: DBAPIConnection) -> bool:
+        pings.append(dbapi_connection)
+        return real_ping(dbapi_connection)
+
+    engine.dialect.do_ping = counted_ping  # type: ignore[method-assign]
+    try:
+        async with engine.connect() as conn:
+            before = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        for _ in range(5):  # handed back a moment ago: reused as is
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        assert pings == []
+
+        postgres.stop("immediate")
+        postgres.start()
+        await asyncio.sleep(PING_AFTER_IDLE + 0.2)
+        async with engine.connect() as conn:  # no error: the ping found it dead first
+            after = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        assert len(pings) == 1
+        assert after != before
+    finally:
+        await engine.dispose()
+        postgres.remove()

@@ -24,7 +24,7 @@ def test_the_pool_keeps_the_minimum_and_never_exceeds_the_maximum(
     options = pool_options(settings)
     assert (options["pool_size"], options["max_overflow"]) == (kept, overflow)
     assert options["pool_size"] + options["max_overflow"] == high
-    assert options["pool_pre_ping"] is True
+    assert options["pool_pre_ping"] is False  # idle connections are pinged at checkout
 
 
 @pytest.mark.parametrize(("pool_timeout", "wait"), [(30, 10), (8, 4), (3, 2), (0.5, 2), (90, 10)])

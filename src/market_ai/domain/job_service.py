@@ -56,22 +56,7 @@ class JobService:
         idempotency_key: str | None = None,
     ) -> Job:
         """Stage a job in `uow`; the caller commits. A reused key returns the existing job."""
-        check_type(job_type)
-        if job_type not in self._registry:
-            raise UnknownJobType(job_type)
-        now = self._clock.now()
-        job = Job(
-            id=uuid4(),
-            owner_id=owner_id,
-            type=job_type,
-            payload=check_payload(payload),
-            status=JobStatus.QUEUED,
-            attempt=0,
-            max_attempts=self._max_attempts,
-            created_at=now,
-            run_after=now,
-            idempotency_key=check_idempotency_key(idempotency_key),
-        )
+        job = self._new_job(owner_id, job_type, payload, idempotency_key)
         stored = await uow.jobs.add(job)
         if stored.id != job.id and stored.type != job_type:
             raise Conflict(f"idempotency key already used for a {stored.type} job ({stored.id})")
@@ -100,11 +85,37 @@ class JobService:
         """Enqueue many jobs in one transaction (operators, drills and benchmarks)."""
         if len(payloads) > SUBMIT_MANY_MAX:
             raise InvalidInput("count", f"must be at most {SUBMIT_MANY_MAX}")
+        jobs = [self._new_job(owner_id, job_type, p, None) for p in payloads]
         async with self._uow() as uow:
-            jobs = [await self.enqueue(uow, owner_id, job_type, p) for p in payloads]
+            stored = await uow.jobs.add_many(jobs)
             await uow.commit()
         self._notify()
-        return jobs
+        return stored
+
+    def _new_job(
+        self,
+        owner_id: str,
+        job_type: str,
+        payload: Mapping[str, Any] | None,
+        idempotency_key: str | None,
+    ) -> Job:
+        """A queued job, due now, after the checks every way of enqueueing shares."""
+        check_type(job_type)
+        if job_type not in self._registry:
+            raise UnknownJobType(job_type)
+        now = self._clock.now()
+        return Job(
+            id=uuid4(),
+            owner_id=owner_id,
+            type=job_type,
+            payload=check_payload(payload),
+            status=JobStatus.QUEUED,
+            attempt=0,
+            max_attempts=self._max_attempts,
+            created_at=now,
+            run_after=now,
+            idempotency_key=check_idempotency_key(idempotency_key),
+        )
 
     async def get(self, owner_id: str, job_id: UUID) -> Job:
         """The owner's job; someone else's reads as absent."""

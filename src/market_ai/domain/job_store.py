@@ -12,6 +12,15 @@ from market_ai.domain.jobs import Job
 
 
 @dataclass(frozen=True, slots=True)
+class Finished:
+    """One successful attempt to record: the fence (`job_id`, `attempt`) and its result."""
+
+    job_id: UUID
+    attempt: int
+    result: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
 class JobFigures:
     """What operators watch: how much waits, for how long, how much runs and how much died."""
 
@@ -35,12 +44,27 @@ class JobStore(Protocol):
         """Insert `job`; with an idempotency key the owner already used, return that job."""
         ...
 
+    async def add_many(self, jobs: Sequence[Job]) -> Sequence[Job]:
+        """`add` each job, in as few statements as the store allows; returns them as stored."""
+        ...
+
     async def get(self, job_id: UUID) -> Job | None:
         """The job, whoever owns it (workers and operators)."""
         ...
 
     async def start(self, job_id: UUID, now: datetime, lease_until: datetime) -> Job | None:
         """Claim the job if `Job.claimable(now)`: running, attempt + 1, leased until then."""
+        ...
+
+    async def start_many(
+        self, job_ids: Sequence[UUID], now: datetime, lease_until: datetime
+    ) -> Sequence[Job]:
+        """`start` each job that is claimable and not held by another transaction.
+
+        Rows another transaction is changing are skipped, not waited for (no lock-order
+        deadlock between workers): a job missing from the answer may still be claimable,
+        and `start` alone says for sure.
+        """
         ...
 
     async def renew(self, job_id: UUID, attempt: int, lease_until: datetime) -> bool:
@@ -51,6 +75,10 @@ class JobStore(Protocol):
         self, job_id: UUID, attempt: int, result: Mapping[str, Any] | None, now: datetime
     ) -> bool:
         """Finish the running attempt with its result."""
+        ...
+
+    async def succeed_many(self, finished: Sequence[Finished], now: datetime) -> set[UUID]:
+        """`succeed` each attempt; returns the ids whose row moved (the rest were fenced out)."""
         ...
 
     async def fail(

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from market_ai.domain.errors import Conflict
-from market_ai.domain.job_store import JobFigures
+from market_ai.domain.job_store import Finished, JobFigures
 from market_ai.domain.jobs import WAITING, Job, JobStatus
 
 if TYPE_CHECKING:
@@ -76,6 +76,10 @@ class InMemoryJobStore:
         self._new[job.id] = job
         return job
 
+    async def add_many(self, jobs: Sequence[Job]) -> Sequence[Job]:
+        """`add` each, in order."""
+        return [await self.add(job) for job in jobs]
+
     async def get(self, job_id: UUID) -> Job | None:
         """The job, committed or staged here."""
         return self._current(job_id)
@@ -94,6 +98,13 @@ class InMemoryJobStore:
                 lease_expires_at=lease_until,
             ),
         )
+
+    async def start_many(
+        self, job_ids: Sequence[UUID], now: datetime, lease_until: datetime
+    ) -> Sequence[Job]:
+        """`start` each; nothing is ever locked here, so none is skipped."""
+        started = [await self.start(job_id, now, lease_until) for job_id in dict.fromkeys(job_ids)]
+        return [job for job in started if job is not None]
 
     async def renew(self, job_id: UUID, attempt: int, lease_until: datetime) -> bool:
         """Extend the lease of the running attempt."""
@@ -114,6 +125,12 @@ class InMemoryJobStore:
             lease_expires_at=None,
         )
         return self._stage(job_id, _running(attempt), update) is not None
+
+    async def succeed_many(self, finished: Sequence[Finished], now: datetime) -> set[UUID]:
+        """`succeed` each; the ids whose attempt still ran."""
+        return {
+            f.job_id for f in finished if await self.succeed(f.job_id, f.attempt, f.result, now)
+        }
 
     async def fail(
         self, job_id: UUID, attempt: int, error: str, now: datetime, retry_at: datetime | None

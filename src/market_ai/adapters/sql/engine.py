@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 _IDLE_SINCE: Final = "market_ai_idle_since"
+# A connection handed back less than this long ago is reused without a ping (see _check_idle).
+PING_AFTER_IDLE: Final = 1.0
 # libpq waits at least 2 s whatever it is told; beyond 10 s a dead host only delays the 503.
 _CONNECT_TIMEOUT_RANGE: Final = (2, 10)
 # An idle connection whose host vanished (no RST) is found dead after about 25 s.
@@ -59,13 +61,15 @@ def pool_options(settings: Settings) -> dict[str, Any]:
     minimum on the server, which is what the origin's idle lifetime was for. The price is
     that connections above the minimum are opened per burst; MIN = MAX keeps all of them.
     A checkout waits DB_POOL_TIMEOUT for a free connection, then fails (503, not a hang).
+    Liveness is checked by `_check_idle` rather than `pool_pre_ping`, which would add a
+    round trip to every checkout, the busiest ones included.
     """
     keep = max(settings.db_pool_min_size, 1)  # 0 would mean "no limit" to QueuePool
     return {
         "pool_size": keep,
         "max_overflow": settings.db_pool_max_size - keep,
         "pool_timeout": settings.db_pool_timeout,
-        "pool_pre_ping": True,
+        "pool_pre_ping": False,
     }
 
 
@@ -95,22 +99,34 @@ def connect_args(settings: Settings, url: URL) -> dict[str, Any]:
     return args
 
 
-def _expire_idle(engine: AsyncEngine, lifetime: float) -> None:
-    """Discard a connection idle longer than DB_POOL_IDLE_LIFETIME when it is next taken.
+def _check_idle(engine: AsyncEngine, lifetime: float) -> None:
+    """At checkout, drop a connection idle past DB_POOL_IDLE_LIFETIME; ping one idle > 1 s.
 
-    Closer to the origin's max_inactive_connection_lifetime than pool_recycle (which counts
-    age, and so would churn busy connections too): proxies and firewalls cut idle sessions,
-    and a fresh connection costs less than a failed ping. Raising DisconnectionError in
-    `checkout` makes the pool drop it and connect anew.
+    Dropping: closer to the origin's max_inactive_connection_lifetime than pool_recycle
+    (which counts age, and so would churn busy connections too): proxies and firewalls cut
+    idle sessions, and a fresh connection costs less than a failed ping.
+    Pinging: a connection that sat idle may have died with a database restart; one handed
+    back a moment ago was just working, so busy checkouts (a worker's batches, a burst of
+    requests) skip the round trip `pool_pre_ping` would spend on each. A connection that
+    dies within that moment fails its statement, which invalidates the pool as a failed
+    ping would. Raising DisconnectionError in `checkout` makes the pool connect anew.
     """
 
     def checkin(_dbapi: Any, record: ConnectionPoolEntry) -> None:
         record.info[_IDLE_SINCE] = time.monotonic()
 
-    def checkout(_dbapi: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection) -> None:
+    def checkout(dbapi: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection) -> None:
         since = record.info.pop(_IDLE_SINCE, None)
-        if since is not None and time.monotonic() - since > lifetime:
+        idle = 0.0 if since is None else time.monotonic() - since
+        if idle > lifetime:
             raise sa_exc.DisconnectionError("idle longer than DB_POOL_IDLE_LIFETIME")
+        if idle > PING_AFTER_IDLE:
+            try:
+                engine.dialect.do_ping(dbapi)
+            except engine.dialect.loaded_dbapi.Error as error:
+                if engine.dialect.is_disconnect(error, dbapi, None):
+                    raise sa_exc.DisconnectionError("the connection died while idle") from error
+                raise
 
     event.listen(engine.sync_engine, "checkin", checkin)
     event.listen(engine.sync_engine, "checkout", checkout)
@@ -128,7 +144,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     engine = create_async_engine(
         url, connect_args=connect_args(settings, url), **pool_options(settings)
     )
-    _expire_idle(engine, settings.db_pool_idle_lifetime)
+    _check_idle(engine, settings.db_pool_idle_lifetime)
     return engine
 
 

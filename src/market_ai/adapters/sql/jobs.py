@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from market_ai.adapters.sql import job_batches
+from market_ai.adapters.sql.job_batches import claimable
 from market_ai.adapters.sql.tables import jobs
-from market_ai.domain.job_store import JobFigures
+from market_ai.domain.job_store import Finished, JobFigures
 from market_ai.domain.jobs import WAITING, Job, JobStatus
 
 if TYPE_CHECKING:
@@ -33,14 +35,6 @@ def _to_row(job: Job) -> dict[str, Any]:
 def _from_row(row: Row[Any]) -> Job:
     m = row._mapping  # noqa: SLF001 - SQLAlchemy's public mapping accessor
     return Job(**{**m, "status": JobStatus(m["status"])})
-
-
-def _claimable(now: datetime) -> ColumnElement[bool]:
-    """`Job.claimable` in SQL: due and waiting, or running on an expired lease."""
-    return or_(
-        and_(jobs.c.status.in_(_WAITING), jobs.c.run_after <= now),
-        and_(jobs.c.status == _RUNNING, jobs.c.lease_expires_at < now),
-    )
 
 
 def _running(job_id: UUID, attempt: int) -> ColumnElement[bool]:
@@ -92,6 +86,13 @@ class SqlJobStore:
             return await self.add(job)
         return _from_row(existing)
 
+    async def add_many(self, jobs_to_add: Sequence[Job]) -> Sequence[Job]:
+        """One multi-row INSERT for the jobs without a key; keyed ones go through `add`."""
+        keyless = [_to_row(job) for job in jobs_to_add if job.idempotency_key is None]
+        if keyless:
+            await self._conn.execute(jobs.insert(), keyless)
+        return [job if job.idempotency_key is None else await self.add(job) for job in jobs_to_add]
+
     async def get(self, job_id: UUID) -> Job | None:
         """Read one job by id."""
         row = (await self._conn.execute(select(jobs).where(jobs.c.id == job_id))).first()
@@ -100,13 +101,26 @@ class SqlJobStore:
     async def start(self, job_id: UUID, now: datetime, lease_until: datetime) -> Job | None:
         """UPDATE ... WHERE claimable RETURNING; a rival claim waits on the row, then misses."""
         return await self._updated(
-            and_(jobs.c.id == job_id, _claimable(now)),
+            and_(jobs.c.id == job_id, claimable(now)),
             status=_RUNNING,
             attempt=jobs.c.attempt + 1,
             started_at=now,
             finished_at=None,
             lease_expires_at=lease_until,
         )
+
+    async def start_many(
+        self, job_ids: Sequence[UUID], now: datetime, lease_until: datetime
+    ) -> Sequence[Job]:
+        """One UPDATE over the rows a sub-select locks with SKIP LOCKED (Postgres).
+
+        A row another worker is claiming or finishing is skipped rather than waited for, so
+        two batches never wait on each other's locks in opposite orders.
+        """
+        if not job_ids:
+            return []
+        rows = await job_batches.start_many(self._conn, job_ids, now, lease_until)
+        return [_from_row(row) for row in rows]
 
     async def renew(self, job_id: UUID, attempt: int, lease_until: datetime) -> bool:
         """Extend the lease, fenced by attempt."""
@@ -124,6 +138,12 @@ class SqlJobStore:
             finished_at=now,
             lease_expires_at=None,
         )
+
+    async def succeed_many(self, finished: Sequence[Finished], now: datetime) -> set[UUID]:
+        """One fenced UPDATE for the batch on Postgres (per distinct result on SQLite)."""
+        if not finished:
+            return set()
+        return await job_batches.succeed_many(self._conn, finished, now)
 
     async def fail(
         self, job_id: UUID, attempt: int, error: str, now: datetime, retry_at: datetime | None
@@ -161,7 +181,7 @@ class SqlJobStore:
         return await self._moved(
             and_(
                 jobs.c.id == job_id,
-                or_(jobs.c.status.in_(_WAITING), _claimable(now)),
+                or_(jobs.c.status.in_(_WAITING), claimable(now)),
             ),
             status=JobStatus.DEAD.value,
             last_error=error,
@@ -194,7 +214,7 @@ class SqlJobStore:
         """SELECT ... FOR UPDATE SKIP LOCKED on Postgres; SQLite has one writer, no need."""
         statement = (
             select(jobs.c.id)
-            .where(jobs.c.published_at.is_(None), _claimable(now))
+            .where(jobs.c.published_at.is_(None), claimable(now))
             .order_by(jobs.c.run_after, jobs.c.id)
             .limit(limit)
         )
