@@ -8,6 +8,7 @@ from uuid import uuid4
 
 import pytest
 
+from market_ai.adapters.memory.unit_of_work import InMemoryUnitOfWork
 from market_ai.domain.campaigns import Campaign, Channel
 from market_ai.domain.errors import Conflict, Unavailable
 from market_ai.domain.job_execution import Outcome
@@ -258,3 +259,39 @@ async def test_an_unknown_owner_or_job_reads_as_absent(rig: Rig) -> None:
     for owner, job_id in (("bob", job.id), ("alice", uuid4())):
         with pytest.raises(Exception, match="job not found"):
             await rig.service.get(owner, job_id)
+
+
+async def test_two_entries_of_one_job_claimed_in_one_batch_run_it_once(rig: Rig) -> None:
+    rig.registry.register("work", handler := RecordingHandler())
+    job = await rig.service.submit("alice", "work")
+    await rig.relay().relay_all()
+    await rig.queue.publish([job.id])  # a relay that died between publishing and stamping
+    first, second = await rig.queue.receive("w1", count=2, block_ms=0)
+    executor = rig.executor("w1")
+    outcomes = await asyncio.gather(executor.handle(first), executor.handle(second))
+    assert sorted(outcomes) == sorted([Outcome.SUCCEEDED, Outcome.DUPLICATE])
+    assert handler.started == [(job.id, 1)]
+    assert await rig.queue.stream_length() == 0
+    assert await rig.queue.counters() == {"succeeded": 1, "duplicate_suppressed": 1}
+
+
+async def test_jobs_in_flight_together_share_their_claim_and_finish(rig: Rig) -> None:
+    rig.registry.register("work", handler := RecordingHandler())
+    jobs = await rig.service.submit_many("alice", "work", [{"n": n} for n in range(6)])
+    deliveries = await publish_and_receive(rig)
+    transactions = 0
+    make_uow = rig.uow
+
+    def counting_uow() -> InMemoryUnitOfWork:
+        nonlocal transactions
+        transactions += 1
+        return make_uow()
+
+    rig.uow = counting_uow  # type: ignore[method-assign]
+    executor = rig.executor("w1")
+    outcomes = await asyncio.gather(*(executor.handle(d) for d in deliveries))
+    assert outcomes == [Outcome.SUCCEEDED] * 6
+    assert transactions == 2  # one claim and one finish for all six, not twelve
+    assert sorted(handler.finished_ids()) == sorted(job.id for job in jobs)
+    assert await rig.queue.counters() == {"succeeded": 6}
+    assert await rig.queue.stream_length() == 0
