@@ -69,6 +69,6 @@ def serve(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Print HTTP and job throughput figures (see bench/README.md)."""
+    """Print HTTP and job throughput figures (README: Performance)."""
     session.install("-e", ".[dev,bench]")
     session.run("python", "bench/run.py", *session.posargs)

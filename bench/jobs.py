@@ -1,7 +1,8 @@
 """Job throughput: no-op jobs per second, end to end, for market-ai and for arq and saq.
 
 market-ai: N `noop` jobs are submitted in one transaction (JobService.submit_many) while
-1, then 2, `market-ai worker` processes wait; the clock runs from the submit until every
+1, then 2, `market-ai worker` processes wait; the clock runs from the submit (after imports
+and the first connection) until every
 row reads `succeeded` in the database. So each job costs its whole path: the row insert,
 the relay's publish and stamp, XREADGROUP, the fenced claim, the handler, the fenced
 finish, XACK + XDEL.
