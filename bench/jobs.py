@@ -2,10 +2,9 @@
 
 market-ai: N `noop` jobs are submitted in one transaction (JobService.submit_many) while
 1, then 2, `market-ai worker` processes wait; the clock runs from the submit (after imports
-and the first connection) until every
-row reads `succeeded` in the database. So each job costs its whole path: the row insert,
-the relay's publish and stamp, XREADGROUP, the fenced claim, the handler, the fenced
-finish, XACK + XDEL.
+and the first connection) until every row reads `succeeded` in the database. So each job
+costs its whole path: the row insert, the relay's publish and stamp, XREADGROUP, the fenced
+claim, the handler, the fenced finish, XACK + XDEL.
 
 arq and saq run the same N no-op jobs on the same Redis, one worker process each with the
 same concurrency, timed from the first enqueue until their own APIs report every job done
