@@ -7,11 +7,13 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from dependency_injector import providers
 
 from market_ai.adapters.auth.local_key import LocalKeyTokens
+from market_ai.adapters.memory.content import InMemoryContentStore, InMemorySpendLedger
 from market_ai.adapters.memory.offline_summary import OfflineSummaryWriter
 from market_ai.adapters.memory.probe import InMemoryHealthProbe
 from market_ai.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
@@ -28,6 +30,7 @@ from market_ai.container import (
 from market_ai.domain.analysis_summary import ModelSummaryWriter
 from market_ai.domain.campaign_service import CampaignDraft
 from market_ai.domain.campaigns import Channel
+from market_ai.domain.clock import FixedClock
 from tests.conftest import make_settings
 from tests.content_rig import variant
 
@@ -94,6 +97,32 @@ async def test_overriding_unit_of_work_reaches_the_campaign_service(tmp_path: Pa
     assert _files(tmp_path / "data") == []
 
 
+def test_overriding_storage_switches_the_adapters_of_every_sub_container(tmp_path: Path) -> None:
+    container = build_container(make_settings(tmp_path))
+    container.storage.override(providers.Object("memory"))
+    try:
+        assert isinstance(container.unit_of_work(), InMemoryUnitOfWork)
+        assert isinstance(container.database_probe(), InMemoryHealthProbe)
+        assert isinstance(container.content_store(), InMemoryContentStore)
+        assert isinstance(container.spend_ledger(), InMemorySpendLedger)
+    finally:
+        container.reset_override()
+
+
+async def test_reset_override_undoes_overrides_and_keeps_the_wiring(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, database_url="memory://")
+    container = build_container(settings)
+    fixed = FixedClock(datetime(2025, 3, 1, 12, tzinfo=UTC))
+    container.clock.override(providers.Object(fixed))
+    assert (await container.campaign_service().create("u1", DRAFT)).created_at == fixed.now()
+    container.reset_override()  # undoes build_container's settings too, as it always has
+    container.settings.override(providers.Object(settings))
+    made = await container.campaign_service().create("u1", DRAFT)
+    assert made.created_at != fixed.now()
+    assert await container.job_service().list_dead(limit=1) == []
+    assert (await container.health_service().readiness()).ready
+
+
 def test_importing_the_container_builds_nothing(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     env = {**os.environ, "MARKET_AI_DATA_DIR": str(data_dir)}
@@ -150,7 +179,7 @@ async def test_a_started_container_is_ready(tmp_path: Path) -> None:
 async def test_analyses_are_summarised_by_whatever_writes_content(tmp_path: Path) -> None:
     embedded = build_container(make_settings(tmp_path))
     assert isinstance(embedded.summary_writer(), OfflineSummaryWriter)
-    assert embedded.analysis_service.kwargs["summary_writer"] is embedded.summary_writer
+    assert embedded.analysis_service()._summary_writer is embedded.summary_writer()
     settings = make_settings(
         tmp_path, openai_api_key="sk-test", openai_vector_store_id="vs_brand", user_budget_usd=5
     )

@@ -1,0 +1,43 @@
+"""Health: the probes readiness runs, chosen by the same backends the adapters use.
+
+A probe per backend in use and no other: the embedded default has no Redis to probe, and
+readiness must not fail on a dependency the process does not have.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dependency_injector import containers, providers
+
+from market_ai.adapters.memory.probe import InMemoryHealthProbe
+from market_ai.adapters.redis.probe import RedisHealthProbe
+from market_ai.adapters.sql.probe import SqlHealthProbe
+from market_ai.domain.health import HealthService
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from market_ai.container.infrastructure import QueueKind, StorageKind
+
+
+class Health(containers.DeclarativeContainer):
+    """Database probe, readiness probes and the service that aggregates them."""
+
+    storage: providers.Dependency[StorageKind] = providers.Dependency()
+    engine: providers.Dependency[AsyncEngine] = providers.Dependency()
+    queue_backend: providers.Dependency[QueueKind] = providers.Dependency()
+    redis_client: providers.Dependency[Redis] = providers.Dependency()
+
+    database_probe = providers.Selector(
+        storage,
+        sql=providers.Singleton(SqlHealthProbe, engine),
+        memory=providers.Singleton(InMemoryHealthProbe),
+    )
+    readiness_probes = providers.Selector(
+        queue_backend,
+        redis=providers.List(database_probe, providers.Singleton(RedisHealthProbe, redis_client)),
+        memory=providers.List(database_probe),
+    )
+    health_service = providers.Factory(HealthService, probes=readiness_probes)
