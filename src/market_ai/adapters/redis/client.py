@@ -35,6 +35,8 @@ def create_redis(url: str, *, timeout: float = 5.0) -> Redis:
         socket_keepalive=True,
         health_check_interval=HEALTH_CHECK_INTERVAL_S,
         retry=retry,
+        # redis-py 5 retries only errors also listed here (6 and later read `retry` alone).
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
         protocol=2,
         decode_responses=False,
     )
