@@ -8,6 +8,7 @@ from typing import Final, Protocol
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from market_ai.adapters.auth.verified_tokens import Verified, VerifiedTokenCache, validity_window
 from market_ai.domain.errors import Unauthenticated
 
 ALGORITHM: Final = "RS256"
@@ -51,6 +52,11 @@ class ClerkTokenVerifier:
       for another API of the same issuer must not open this one.
     - `sub` is the user id; it must be a non-empty string.
     Messages say what failed, never what the token contained (they reach response headers).
+
+    A token that passed is remembered by its exact text until its `exp` (VerifiedTokenCache),
+    so a client's next requests skip the signature check; each hit still asks the key
+    source for the token's key and is served only if it is the very key that verified it,
+    so key rotation and retirement apply to remembered tokens as to new ones.
     """
 
     def __init__(
@@ -60,14 +66,21 @@ class ClerkTokenVerifier:
         issuer: str,
         authorized_parties: Iterable[str] = (),
         leeway_seconds: int = 30,
+        verified: VerifiedTokenCache | None = None,
     ) -> None:
         self._keys = keys
+        self._verified = VerifiedTokenCache() if verified is None else verified
         self._issuer = issuer
         self._parties = frozenset(party.rstrip("/") for party in authorized_parties)
         self._leeway = leeway_seconds
 
     async def verify(self, token: str) -> str:
         """Return the token's subject, or raise Unauthenticated saying which check failed."""
+        known = self._verified.get(token)
+        if known is not None:
+            if await self._keys.key_for(known.kid) is known.key:
+                return known.subject
+            self._verified.discard(token)  # its key was rotated out: verify against the new one
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -95,6 +108,8 @@ class ClerkTokenVerifier:
             raise Unauthenticated("invalid token: no subject")
         if len(subject) > MAX_SUBJECT_LENGTH:
             raise Unauthenticated("invalid token: subject too long")
+        if (window := validity_window(claims, self._leeway)) is not None:
+            self._verified.put(token, Verified(subject, kid, key, *window))
         return subject
 
     async def aclose(self) -> None:

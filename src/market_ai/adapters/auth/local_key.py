@@ -15,6 +15,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from market_ai.adapters.auth.verified_tokens import Verified, VerifiedTokenCache, validity_window
 from market_ai.domain.errors import Unauthenticated
 
 ISSUER: Final = "market-ai-local"
@@ -43,12 +44,21 @@ def load_or_create_key(data_dir: Path) -> rsa.RSAPrivateKey:
 
 
 class LocalKeyTokens:
-    """Issues and verifies development tokens with the local key."""
+    """Issues and verifies development tokens with the local key.
 
-    def __init__(self, data_dir: Path, leeway_seconds: int = 30) -> None:
+    Verified tokens are remembered until their `exp`, like ClerkTokenVerifier's.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        leeway_seconds: int = 30,
+        verified: VerifiedTokenCache | None = None,
+    ) -> None:
         self._key = load_or_create_key(data_dir)
         self._public = self._key.public_key()
         self._leeway = leeway_seconds
+        self._verified = VerifiedTokenCache() if verified is None else verified
 
     def issue(self, user_id: str, ttl: timedelta = timedelta(hours=12)) -> str:
         """Sign a token whose subject is `user_id`."""
@@ -58,6 +68,8 @@ class LocalKeyTokens:
 
     async def verify(self, token: str) -> str:
         """Check signature (RS256 only), issuer and times; return the subject."""
+        if (known := self._verified.get(token)) is not None:
+            return known.subject
         try:
             claims = jwt.decode(
                 token,
@@ -72,4 +84,6 @@ class LocalKeyTokens:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise Unauthenticated("invalid token: no subject")
+        if (window := validity_window(claims, self._leeway)) is not None:
+            self._verified.put(token, Verified(subject, None, self._public, *window))
         return subject
