@@ -161,6 +161,28 @@ async def test_a_content_id_is_resolved_to_the_owners_text(
     assert list(rig.store.jobs) == [job.id]
 
 
+@pytest.mark.parametrize(
+    ("copy", "body"),
+    [
+        ("Subject: Spring is here\n\nHello there.\nBye.", "Hello there.\nBye."),
+        ("subject:Sale\nBody line", "Body line"),
+        ("No subject line.\nSubject: not first", "No subject line.\nSubject: not first"),
+        ("Subject: only a subject", "Subject: only a subject"),  # nothing else to send
+    ],
+)
+async def test_an_email_copys_own_subject_line_stays_out_of_the_body(
+    rig: ServiceRig, mailer: RecordingMailer, copy: str, body: str
+) -> None:
+    campaign = await rig.campaign()
+    store = InMemoryContentStore()
+    await store.add(generated := variant(campaign.id, "alice", text=copy))
+    mail = service(rig, mailer, store.get)
+    job = await mail.request(
+        "alice", campaign.id, to=["a@example.com"], subject="s", content_id=generated.id
+    )
+    assert job.payload["body"] == body
+
+
 async def test_an_idempotency_key_returns_the_first_job_and_refuses_another_message(
     rig: ServiceRig, mailer: RecordingMailer
 ) -> None:

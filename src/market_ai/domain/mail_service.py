@@ -27,6 +27,18 @@ ContentLookup = Callable[[str, UUID, UUID], Awaitable[ContentVariant | None]]
 (another user's, another campaign's, or none at all): `ContentStore.get`."""
 
 
+def body_of(copy: str) -> str:
+    """The copy without a leading `Subject:` line.
+
+    Generated email copy opens with its own subject line; the subject belongs in the header
+    the request sets, not at the top of the body.
+    """
+    first, newline, rest = copy.partition("\n")
+    if newline and first.strip().lower().startswith("subject:") and rest.strip():
+        return rest.lstrip("\n")
+    return copy
+
+
 class MailService:
     """Emails about a user's campaign; another user's campaign reads as NotFound.
 
@@ -99,7 +111,7 @@ class MailService:
         variant = await self._content(owner_id, campaign_id, content_id)
         if variant is None:
             raise InvalidInput("content_id", "no such content for this campaign")
-        return variant.text
+        return body_of(variant.text)
 
     async def run(self, ctx: JobContext) -> JobResult:
         """The `send_email` handler: skip if recorded, else send, then record.
