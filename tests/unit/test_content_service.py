@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 
 from market_ai.adapters.memory.offline_generator import OfflineContentGenerator
-from market_ai.domain.content import ContentRequest
-from market_ai.domain.content_ports import EntryStatus, GenerationError, GenerationTimeout
+from market_ai.domain.content import ContentRequest, Prompt
+from market_ai.domain.content_ports import (
+    CallLimits,
+    EntryStatus,
+    GenerationError,
+    GenerationRejected,
+    GenerationTimeout,
+)
 from market_ai.domain.errors import BudgetExceeded, Conflict, InvalidInput, NotFound
 from market_ai.domain.job_registry import GENERATE_CONTENT
 from market_ai.domain.jobs import PermanentJobError
@@ -192,3 +198,9 @@ def test_requests_are_checked_naming_the_field(fields: dict[str, object], field:
     with pytest.raises(InvalidInput) as caught:
         ContentRequest.of(**fields)  # type: ignore[arg-type]
     assert caught.value.field == field
+
+
+async def test_the_offline_generator_refuses_a_prompt_that_is_not_copy() -> None:
+    prompt = Prompt("Summarise these figures.", '{"spend": "10.00"}')  # no campaign subject
+    with pytest.raises(GenerationRejected, match="campaign subject"):
+        await OfflineContentGenerator().generate(prompt, CallLimits("offline", 100, 0))

@@ -9,7 +9,7 @@ from typing import Final
 
 from market_ai.domain.analysis import AnalysisReport, document
 from market_ai.domain.campaigns import Campaign
-from market_ai.domain.content import ContentKind, Prompt, Subject
+from market_ai.domain.content import Prompt
 from market_ai.domain.content_ports import (
     ContentGenerator,
     Generation,
@@ -43,26 +43,13 @@ def summary_policy(policy: SpendPolicy) -> SpendPolicy:
 
 
 def summary_prompt(campaign: Campaign, report: AnalysisReport) -> Prompt:
-    """The figures as sorted JSON after the campaign's name, channel and currency.
-
-    A Prompt carries a copywriting `Subject` for offline generators; a summary never goes to
-    one (the embedded default writes its summary from the figures), so its kind is nominal.
-    """
-    subject = Subject(
-        campaign_name=campaign.name,
-        channel=campaign.channel.value,
-        kind=ContentKind.LANDING_HEADLINE,
-        tone="factual",
-        audience=campaign.audience,
-        campaign_brief=None,
-        extra_brief=None,
-    )
+    """The figures as sorted JSON after the campaign's name, channel and currency."""
     text = (
         f"Campaign: {campaign.name}\nChannel: {campaign.channel.value}\n"
         f"Currency: {campaign.currency}\nFigures (JSON):\n"
         + json.dumps(document(report), sort_keys=True)
     )
-    return Prompt(SUMMARY_INSTRUCTIONS, text, subject)
+    return Prompt(SUMMARY_INSTRUCTIONS, text)
 
 
 class ModelSummaryWriter:

@@ -118,11 +118,15 @@ class Subject:
 
 @dataclass(frozen=True, slots=True)
 class Prompt:
-    """What is sent: `instructions` and `input` are the whole text the worst case counts."""
+    """What is sent: `instructions` and `input` are the whole text the worst case counts.
+
+    `subject` is the copywriting brief offline generators write from; prompts that are not
+    copy (an analysis summary) have none.
+    """
 
     instructions: str
     input: str
-    subject: Subject
+    subject: Subject | None = None
     variant_index: int = 0
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from market_ai.domain.content import ContentKind, Subject
-from market_ai.domain.content_ports import Generation
+from market_ai.domain.content_ports import Generation, GenerationRejected
 from market_ai.domain.spend import Usage
 
 if TYPE_CHECKING:
@@ -55,6 +55,8 @@ class OfflineContentGenerator:
 
     async def generate(self, prompt: Prompt, limits: CallLimits) -> Generation:  # noqa: ARG002
         """Write from the subject's fields; zero usage, model `offline`."""
+        if prompt.subject is None:
+            raise GenerationRejected("offline copy is written from a campaign subject; none given")
         return Generation(
             text=write(prompt.subject, prompt.variant_index),
             model=OFFLINE_MODEL,
