@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -124,7 +125,8 @@ def test_no_secret_in_migrate_or_serve_output(env: dict[str, str], tmp_path: Pat
                 os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)
     served = out.read_text() + err.read_text()
-    assert '"event": "request"' in served, "DEBUG output was captured"
+    events = [json.loads(line)["event"] for line in served.splitlines() if line.startswith("{")]
+    assert "request" in events, "DEBUG output was captured, as JSON lines"
     everything = migrate.stdout + migrate.stderr + served
     for needle in [*NEEDLES, token]:
         assert needle not in everything, f"{needle!r} leaked into the output"

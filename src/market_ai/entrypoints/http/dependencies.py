@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Annotated, Any
 
-from litestar import Litestar, Request
-from litestar.di import Dependency, Provide
+from litestar import Litestar
+from litestar.di import Provide
 
 from market_ai.container import Container, start, stop
 from market_ai.domain.analysis_service import AnalysisService
@@ -19,9 +18,6 @@ from market_ai.domain.job_service import JobService
 from market_ai.domain.mail_service import MailService
 from market_ai.domain.metrics_service import MetricsService
 from market_ai.entrypoints.worker.embedded import embedded_worker
-
-UserId = Annotated[str, Dependency(kind="named")]
-"""The authenticated user's id, injected into handlers that declare `user_id: UserId`."""
 
 
 def dependencies(container: Container) -> dict[str, Provide]:
@@ -60,13 +56,7 @@ def dependencies(container: Container) -> dict[str, Provide]:
         "job_monitor": Provide(job_monitor, sync_to_thread=False),
         "analyses": Provide(analysis_service, sync_to_thread=False),
         "mail": Provide(mail_service, sync_to_thread=False),
-        "user_id": Provide(current_user, sync_to_thread=False),
     }
-
-
-def current_user(request: Request[str, Any, Any]) -> str:
-    """The authenticated user's id (set by the require_bearer guard)."""
-    return request.user
 
 
 def lifespan(container: Container) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:

@@ -7,7 +7,7 @@ from litestar.di import NamedDependency
 
 from market_ai.domain.analysis_service import AnalysisService
 from market_ai.entrypoints.http.analysis_schemas import AnalysisOut
-from market_ai.entrypoints.http.dependencies import UserId
+from market_ai.entrypoints.http.auth import SignedIn
 from market_ai.entrypoints.http.job_schemas import JobAccepted, accepted
 from market_ai.entrypoints.http.params import CampaignId, IdempotencyKey
 from market_ai.entrypoints.http.problem_docs import problem_responses
@@ -25,17 +25,17 @@ class AnalysisController(Controller):
     async def request_analysis(
         self,
         analyses: Analyses,
-        user_id: UserId,
+        request: SignedIn,
         campaign_id: CampaignId,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[JobAccepted]:
         """202 with the job to poll; GET this path once it succeeded."""
-        job = await analyses.request(user_id, campaign_id, idempotency_key=idempotency_key)
+        job = await analyses.request(request.user, campaign_id, idempotency_key=idempotency_key)
         return accepted(job)
 
     @get("/", cache=False, responses=problem_responses(404))
     async def latest_analysis(
-        self, analyses: Analyses, user_id: UserId, campaign_id: CampaignId
+        self, analyses: Analyses, request: SignedIn, campaign_id: CampaignId
     ) -> AnalysisOut:
         """The most recent analysis; 404 until one has finished."""
-        return AnalysisOut.of(await analyses.latest(user_id, campaign_id))
+        return AnalysisOut.of(await analyses.latest(request.user, campaign_id))

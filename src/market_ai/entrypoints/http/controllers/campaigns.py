@@ -8,7 +8,7 @@ from litestar.params import FromQuery, JSONBody
 
 from market_ai.domain.campaign_service import CampaignService
 from market_ai.domain.campaigns import CampaignStatus, Channel
-from market_ai.entrypoints.http.dependencies import UserId
+from market_ai.entrypoints.http.auth import SignedIn
 from market_ai.entrypoints.http.params import CampaignId, PageNumber, PerPage
 from market_ai.entrypoints.http.problem_docs import problem_responses
 from market_ai.entrypoints.http.rate_limit import CAMPAIGN_CREATE, limited_by
@@ -27,7 +27,7 @@ class CampaignController(Controller):
     async def list_campaigns(
         self,
         campaigns: Campaigns,
-        user_id: UserId,
+        request: SignedIn,
         page: PageNumber = 1,
         per_page: PerPage = 20,
         status: FromQuery[CampaignStatus | None] = None,
@@ -35,7 +35,7 @@ class CampaignController(Controller):
     ) -> Response[list[CampaignOut]]:
         """Newest first; X-Total-Count and X-Page-Number tell the client where it is."""
         result = await campaigns.list(
-            user_id, page=page, per_page=per_page, status=status, channel=channel
+            request.user, page=page, per_page=per_page, status=status, channel=channel
         )
         return Response(
             [CampaignOut.of(c) for c in result.items],
@@ -48,10 +48,10 @@ class CampaignController(Controller):
         opt=limited_by(CAMPAIGN_CREATE),  # RATE_LIMIT_CAMPAIGN_CREATE on top of the default
     )
     async def create_campaign(
-        self, campaigns: Campaigns, user_id: UserId, data: JSONBody[CampaignCreate]
+        self, campaigns: Campaigns, request: SignedIn, data: JSONBody[CampaignCreate]
     ) -> Response[CampaignOut]:
         """201 with Location pointing at the new campaign."""
-        campaign = await campaigns.create(user_id, data.to_domain())
+        campaign = await campaigns.create(request.user, data.to_domain())
         return Response(
             CampaignOut.of(campaign),
             status_code=201,
@@ -60,25 +60,25 @@ class CampaignController(Controller):
 
     @get("/{campaign_id:uuid}", responses=problem_responses(404))
     async def get_campaign(
-        self, campaigns: Campaigns, user_id: UserId, campaign_id: CampaignId
+        self, campaigns: Campaigns, request: SignedIn, campaign_id: CampaignId
     ) -> CampaignOut:
         """One campaign."""
-        return CampaignOut.of(await campaigns.get(user_id, campaign_id))
+        return CampaignOut.of(await campaigns.get(request.user, campaign_id))
 
     @patch("/{campaign_id:uuid}", responses=problem_responses(404, 409, 413, 422))
     async def update_campaign(
         self,
         campaigns: Campaigns,
-        user_id: UserId,
+        request: SignedIn,
         campaign_id: CampaignId,
         data: JSONBody[CampaignUpdate],
     ) -> CampaignOut:
         """Change some fields; status moves must follow the lifecycle."""
-        return CampaignOut.of(await campaigns.update(user_id, campaign_id, data.to_domain()))
+        return CampaignOut.of(await campaigns.update(request.user, campaign_id, data.to_domain()))
 
     @delete("/{campaign_id:uuid}", responses=problem_responses(404))
     async def delete_campaign(
-        self, campaigns: Campaigns, user_id: UserId, campaign_id: CampaignId
+        self, campaigns: Campaigns, request: SignedIn, campaign_id: CampaignId
     ) -> None:
         """Remove the campaign (204)."""
-        await campaigns.delete(user_id, campaign_id)
+        await campaigns.delete(request.user, campaign_id)

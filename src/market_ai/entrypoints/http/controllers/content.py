@@ -7,8 +7,8 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from market_ai.domain.content_service import ContentService
+from market_ai.entrypoints.http.auth import SignedIn
 from market_ai.entrypoints.http.content_schemas import ContentIn, ContentOut
-from market_ai.entrypoints.http.dependencies import UserId
 from market_ai.entrypoints.http.job_schemas import JobAccepted, accepted
 from market_ai.entrypoints.http.params import CampaignId, IdempotencyKey, PageNumber, PerPage
 from market_ai.entrypoints.http.problem_docs import problem_responses
@@ -26,14 +26,14 @@ class ContentController(Controller):
     async def request_content(
         self,
         content: Content,
-        user_id: UserId,
+        request: SignedIn,
         campaign_id: CampaignId,
         data: JSONBody[ContentIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[JobAccepted]:
         """202 with the job to poll; 422 when the worst case cannot fit a budget."""
         job = await content.request(
-            user_id, campaign_id, data.to_domain(), idempotency_key=idempotency_key
+            request.user, campaign_id, data.to_domain(), idempotency_key=idempotency_key
         )
         return accepted(job)
 
@@ -41,13 +41,13 @@ class ContentController(Controller):
     async def list_content(
         self,
         content: Content,
-        user_id: UserId,
+        request: SignedIn,
         campaign_id: CampaignId,
         page: PageNumber = 1,
         per_page: PerPage = 20,
     ) -> Response[list[ContentOut]]:
         """Newest first; X-Total-Count and X-Page-Number tell the client where it is."""
-        result = await content.list(user_id, campaign_id, page=page, per_page=per_page)
+        result = await content.list(request.user, campaign_id, page=page, per_page=per_page)
         return Response(
             [ContentOut.of(v) for v in result.items],
             headers={"X-Total-Count": str(result.total), "X-Page-Number": str(result.page)},

@@ -8,7 +8,7 @@ from litestar.params import JSONBody
 
 from market_ai.domain.mail_service import MailService
 from market_ai.entrypoints.http.analysis_schemas import EmailIn
-from market_ai.entrypoints.http.dependencies import UserId
+from market_ai.entrypoints.http.auth import SignedIn
 from market_ai.entrypoints.http.job_schemas import JobAccepted, accepted
 from market_ai.entrypoints.http.params import CampaignId, IdempotencyKey
 from market_ai.entrypoints.http.problem_docs import problem_responses
@@ -26,14 +26,14 @@ class EmailController(Controller):
     async def send_email(
         self,
         mail: Mail,
-        user_id: UserId,
+        request: SignedIn,
         campaign_id: CampaignId,
         data: JSONBody[EmailIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[JobAccepted]:
         """202 with the job to poll; its result carries the Message-ID once sent."""
         job = await mail.request(
-            user_id,
+            request.user,
             campaign_id,
             to=data.to,
             subject=data.subject,

@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from market_ai.domain.job_service import JobService
-from market_ai.entrypoints.http.dependencies import UserId
+from market_ai.entrypoints.http.auth import SignedIn
 from market_ai.entrypoints.http.job_schemas import JobOut
 from market_ai.entrypoints.http.problem_docs import problem_responses
 
@@ -23,6 +23,6 @@ class JobController(Controller):
     tags = ["jobs"]  # noqa: RUF012 - Litestar reads this class attribute
 
     @get("/{job_id:uuid}", cache=False, responses=problem_responses(404))
-    async def get_job(self, jobs: Jobs, user_id: UserId, job_id: FromPath[UUID]) -> JobOut:
+    async def get_job(self, jobs: Jobs, request: SignedIn, job_id: FromPath[UUID]) -> JobOut:
         """Status, attempt, result or last error; poll until succeeded or dead."""
-        return JobOut.of(await jobs.get(user_id, job_id))
+        return JobOut.of(await jobs.get(request.user, job_id))

@@ -13,6 +13,7 @@ from litestar.exceptions import ValidationException
 from litestar.params import JSONBody, QueryParameter
 
 from market_ai.domain.metrics_service import MetricsService
+from market_ai.entrypoints.http.auth import SignedIn
 from market_ai.entrypoints.http.metrics_schemas import (
     MetricsBatchIn,
     MetricsRecordedOut,
@@ -22,7 +23,6 @@ from market_ai.entrypoints.http.params import CampaignId
 from market_ai.entrypoints.http.problem_docs import problem_responses
 
 Metrics = NamedDependency[MetricsService]
-UserId = NamedDependency[str]
 _ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # Taken as text and parsed here: Litestar would name a bad value by the Python parameter
@@ -64,7 +64,7 @@ class MetricsController(Controller):
     async def record_metrics(
         self,
         metrics: Metrics,
-        user_id: UserId,
+        request: SignedIn,
         campaign_id: CampaignId,
         data: JSONBody[MetricsBatchIn],
     ) -> MetricsRecordedOut:
@@ -73,20 +73,20 @@ class MetricsController(Controller):
         200, not 201: posting a batch again replaces the same days and answers the same,
         so there is no new resource to point a Location at.
         """
-        report = await metrics.record(user_id, campaign_id, data.to_domain())
+        report = await metrics.record(request.user, campaign_id, data.to_domain())
         return MetricsRecordedOut.of(report)
 
     @get("/", responses=problem_responses(404, 422))
     async def get_metrics(
         self,
         metrics: Metrics,
-        user_id: UserId,
+        request: SignedIn,
         campaign_id: CampaignId,
         start: From = None,
         end: To = None,
     ) -> MetricsReportOut:
         """The days in [from, to], ordered by date, with totals and KPIs over the range."""
         report = await metrics.report(
-            user_id, campaign_id, _iso_date("from", start), _iso_date("to", end)
+            request.user, campaign_id, _iso_date("from", start), _iso_date("to", end)
         )
         return MetricsReportOut.of(report)
