@@ -69,6 +69,7 @@ def _forged(kind: str) -> str:
         "wrong issuer": lambda: sign(key, iss="https://evil.example.test"),
         "wrong azp": lambda: sign(key, azp="https://evil.example.test"),
         "audience": lambda: sign(key, aud="https://other-api.example.test"),
+        "pending session": lambda: sign(key, sts="pending"),
         "missing sub": lambda: sign(key, sub=None),
         "empty sub": lambda: sign(key, sub=""),
         "missing exp": lambda: sign(key, exp=None),
@@ -91,6 +92,7 @@ def _forged(kind: str) -> str:
         ("wrong issuer", "another issuer"),
         ("wrong azp", "azp"),
         ("audience", "another audience"),
+        ("pending session", "session is not active"),
         ("missing sub", "required claim"),
         ("empty sub", "no subject"),
         ("missing exp", "required claim"),
@@ -106,6 +108,11 @@ async def test_every_other_token_is_401_with_a_challenge(
     client: Client, kind: str, reason: str
 ) -> None:
     await assert_401(client, _forged(kind), reason)
+
+
+async def test_an_active_session_is_accepted(client: Client) -> None:
+    token = sign(rsa_key("clerk-1"), sts="active")
+    assert (await client.get("/api/campaigns", headers=auth(token))).status_code == 200
 
 
 async def test_without_azp_the_token_is_accepted(client: Client) -> None:

@@ -103,6 +103,7 @@ class ClerkTokenVerifier:
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"invalid token: {_reason(error)}") from None
         self._check_party(claims.get("azp"))
+        _check_status(claims.get("sts"))
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject.strip():
             raise Unauthenticated("invalid token: no subject")
@@ -121,6 +122,15 @@ class ClerkTokenVerifier:
             return
         if not isinstance(azp, str) or azp.rstrip("/") not in self._parties:
             raise Unauthenticated("invalid token: authorized party (azp) not allowed")
+
+
+def _check_status(status: object) -> None:
+    """Refuse a session that is not active yet (`sts: pending`: a required step unfinished).
+
+    Clerk's own SDKs treat such a session as signed out; tokens without the claim are active.
+    """
+    if status is not None and status != "active":
+        raise Unauthenticated("invalid token: the session is not active")
 
 
 def _reason(error: jwt.PyJWTError) -> str:
