@@ -114,9 +114,11 @@ async def test_list_is_newest_first_with_offset_limit_and_total(
     async with uow_factory() as uow:
         repo: CampaignRepository = uow.campaigns
         pages = [await repo.list("u1", offset=offset, limit=2) for offset in (0, 2, 4, 6)]
+        nobodys = [await repo.list("nobody", offset=offset, limit=2) for offset in (0, 2)]
     names = [[c.name for c in items] for items, _ in pages]
     assert names == [["c4", "c3"], ["c2", "c1"], ["c0"], []]
-    assert {total for _, total in pages} == {5}
+    assert {total for _, total in pages} == {5}  # a page past the end still knows the total
+    assert nobodys == [([], 0), ([], 0)]
 
 
 async def test_list_breaks_created_at_ties_by_id_the_same_everywhere(

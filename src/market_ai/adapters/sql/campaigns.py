@@ -41,6 +41,9 @@ def _to_row(campaign: Campaign) -> dict[str, Any]:
     }
 
 
+_TOTAL = "total_matching"
+
+
 def _from_row(row: Row[Any]) -> Campaign:
     m = row._mapping  # noqa: SLF001 - SQLAlchemy's public mapping accessor
     return Campaign(
@@ -98,15 +101,27 @@ class SqlCampaignRepository:
         if channel is not None:
             conditions.append(campaigns.c.channel == channel.value)
         where = and_(*conditions)
-        total = await self._conn.scalar(select(func.count()).select_from(campaigns).where(where))
-        result = await self._conn.execute(
-            select(campaigns)
-            .where(where)
-            .order_by(campaigns.c.created_at.desc(), campaigns.c.id.desc())
-            .offset(offset)
-            .limit(limit)
-        )
-        return [_from_row(row) for row in result], int(total or 0)
+        # The total rides on every row of the page (a window over the whole filter), so a
+        # page costs one round trip; only a page past the end, which has no row to carry
+        # it, asks for the count on its own.
+        rows = (
+            await self._conn.execute(
+                select(campaigns, func.count().over().label(_TOTAL))
+                .where(where)
+                .order_by(campaigns.c.created_at.desc(), campaigns.c.id.desc())
+                .offset(offset)
+                .limit(limit)
+            )
+        ).all()
+        if rows:
+            total = rows[0]._mapping[_TOTAL]  # noqa: SLF001 - SQLAlchemy's public mapping
+        elif offset == 0:
+            total = 0
+        else:
+            total = await self._conn.scalar(
+                select(func.count()).select_from(campaigns).where(where)
+            )
+        return [_from_row(row) for row in rows], int(total or 0)
 
     async def save(self, campaign: Campaign) -> bool:
         """Compare-and-set on version: the UPDATE matches only the version it was read at."""
