@@ -27,7 +27,6 @@ import contextlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -44,7 +43,7 @@ from sqlalchemy.engine import make_url
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "src"), str(REPO)]  # this checkout's app; tests.servers
 
-from tests.servers import PostgresServer, free_port  # noqa: E402
+from tests.servers import PostgresServer, free_port, terminate  # noqa: E402
 
 CLI = [sys.executable, "-m", "market_ai.entrypoints.cli"]
 BODY = '{"name": "bench", "channel": "search", "budget": "10.00"}'
@@ -123,12 +122,7 @@ def _running(command: list[str], env: Mapping[str, str], base: str, cwd: Path) -
         _wait_healthy(base, server, log)
         yield
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        terminate(server, timeout=30)
 
 
 def _measure(

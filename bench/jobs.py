@@ -40,7 +40,7 @@ from sqlalchemy.engine import make_url
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # tests.servers, when run as a script
 
-from tests.servers import PostgresServer, RedisServer  # noqa: E402
+from tests.servers import PostgresServer, RedisServer, terminate  # noqa: E402
 
 CLI = [sys.executable, "-m", "market_ai.entrypoints.cli"]
 OWNER = "bench"
@@ -107,13 +107,9 @@ def _env(database_url: str, redis_url: str, data_dir: Path) -> dict[str, str]:
 
 def _stop(children: list[subprocess.Popen[bytes]]) -> None:
     for child in children:
-        child.send_signal(signal.SIGTERM)
+        child.send_signal(signal.SIGTERM)  # all at once: they drain side by side
     for child in children:
-        try:
-            child.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        terminate(child, timeout=30)
 
 
 def _reset(database_url: str, redis_url: str) -> None:

@@ -36,6 +36,18 @@ def free_port() -> int:
         return port
 
 
+def terminate(process: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> None:
+    """SIGTERM the process and wait for it; SIGKILL it if it lingers past `timeout`."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def find_pg_bindir() -> Path:
     """Return the directory holding the PostgreSQL server binaries (initdb, pg_ctl, ...)."""
     candidates: list[Path] = []
@@ -456,13 +468,7 @@ class RedisServer:
         process = self._process
         if process is None:
             return
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        terminate(process)
         self._process = None
 
     def kill(self) -> None:

@@ -25,7 +25,7 @@ from market_ai.adapters.sql.engine import PING_AFTER_IDLE, create_engine
 from market_ai.container import build_container, stop
 from market_ai.domain.errors import Unavailable
 from tests.conftest import make_settings
-from tests.servers import PostgresServer, free_port
+from tests.servers import PostgresServer, free_port, terminate
 
 pytestmark = pytest.mark.integration
 CLI = [sys.executable, "-m", "market_ai.entrypoints.cli"]
@@ -87,13 +87,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
         _until(lambda: httpx.get(f"{base}/health/ready", timeout=2).status_code == 200, 30)
         yield Served(base, process, {"Authorization": f"Bearer {token}"}, postgres)
     finally:
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        if process is not None:
+            terminate(process, timeout=30)
         postgres.remove()
 
 
