@@ -9,7 +9,7 @@ from uuid import UUID
 from market_ai.domain.analysis import Analysis, AnalysisReport, analyse, analysis_window, document
 from market_ai.domain.campaigns import Campaign
 from market_ai.domain.content_ports import GenerationError
-from market_ai.domain.errors import BudgetExceeded, Conflict, NotFound
+from market_ai.domain.errors import BudgetExceeded, NotFound
 from market_ai.domain.job_registry import ANALYZE_CAMPAIGN, JobResult
 from market_ai.domain.job_service import JobService
 from market_ai.domain.jobs import Job, JobContext, PermanentJobError
@@ -61,11 +61,9 @@ class AnalysisService:
         async with self._uow() as uow:
             if await uow.campaigns.get(owner_id, campaign_id) is None:
                 raise NotFound("campaign not found")
-            job = await self._jobs.enqueue(
+            job = await self._jobs.enqueue_request(
                 uow, owner_id, ANALYZE_CAMPAIGN, payload, idempotency_key=idempotency_key
             )
-            if dict(job.payload) != payload:
-                raise Conflict("the Idempotency-Key was already used for another request")
             await uow.commit()
         self._jobs.notify()
         return job

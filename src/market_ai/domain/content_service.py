@@ -18,7 +18,7 @@ from market_ai.domain.content_ports import (
     GenerationError,
     LedgerEntry,
 )
-from market_ai.domain.errors import BudgetExceeded, Conflict, InvalidInput, NotFound
+from market_ai.domain.errors import BudgetExceeded, InvalidInput, NotFound
 from market_ai.domain.job_registry import GENERATE_CONTENT, JobResult
 from market_ai.domain.job_service import JobService
 from market_ai.domain.jobs import Job, JobContext, PermanentJobError
@@ -81,11 +81,9 @@ class ContentService:
             campaign = await uow.campaigns.get(owner_id, campaign_id)
             if campaign is None:
                 raise NotFound("campaign not found")
-            job = await self._jobs.enqueue(
+            job = await self._jobs.enqueue_request(
                 uow, owner_id, GENERATE_CONTENT, payload, idempotency_key=idempotency_key
             )
-            if job.type != GENERATE_CONTENT or dict(job.payload) != payload:
-                raise Conflict("the Idempotency-Key was already used for another request")
             if job.created_at >= asked_at:  # a new job, not the one a reused key found
                 await self._precheck(owner_id, campaign, request)
             await uow.commit()

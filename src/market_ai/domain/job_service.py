@@ -62,6 +62,25 @@ class JobService:
             raise Conflict(f"idempotency key already used for a {stored.type} job ({stored.id})")
         return stored
 
+    async def enqueue_request(
+        self,
+        uow: UnitOfWork,
+        owner_id: str,
+        job_type: str,
+        payload: Mapping[str, Any],
+        *,
+        idempotency_key: str | None = None,
+    ) -> Job:
+        """`enqueue` for an API request: a key reused for another request is a Conflict.
+
+        `enqueue` returns the job that holds the key whatever it was asked to do; a request
+        repeated with the same key must also ask for the same thing, or it is a client error.
+        """
+        job = await self.enqueue(uow, owner_id, job_type, payload, idempotency_key=idempotency_key)
+        if dict(job.payload) != payload:
+            raise Conflict("the Idempotency-Key was already used for another request")
+        return job
+
     async def submit(
         self,
         owner_id: str,

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from market_ai.domain.content import ContentVariant
-from market_ai.domain.errors import Conflict, InvalidInput, NotFound
+from market_ai.domain.errors import InvalidInput, NotFound
 from market_ai.domain.job_registry import SEND_EMAIL, JobResult
 from market_ai.domain.job_service import JobService
 from market_ai.domain.jobs import Job, JobContext, PermanentJobError
@@ -98,11 +98,9 @@ class MailService:
         async with self._uow() as uow:
             if await uow.campaigns.get(owner_id, campaign_id) is None:
                 raise NotFound("campaign not found")
-            job = await self._jobs.enqueue(
+            job = await self._jobs.enqueue_request(
                 uow, owner_id, SEND_EMAIL, payload, idempotency_key=idempotency_key
             )
-            if dict(job.payload) != payload:
-                raise Conflict("the Idempotency-Key was already used for another request")
             await uow.commit()
         self._jobs.notify()
         return job
