@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 
     from market_ai.domain.job_store import Finished
 
-_WAITING = sorted(status.value for status in WAITING)
-_RUNNING = JobStatus.RUNNING.value
+WAITING_VALUES: Final = sorted(status.value for status in WAITING)
+RUNNING: Final = JobStatus.RUNNING.value
 _SUCCEEDED = JobStatus.SUCCEEDED.value
 
 _now = bindparam("now", type_=UtcDateTime())
@@ -40,8 +40,8 @@ _lease_until = bindparam("lease_until", type_=UtcDateTime())
 def claimable(now: ColumnElement[Any] | datetime) -> ColumnElement[bool]:
     """`Job.claimable` in SQL: due and waiting, or running on an expired lease."""
     return or_(
-        and_(jobs.c.status.in_(_WAITING), jobs.c.run_after <= now),
-        and_(jobs.c.status == _RUNNING, jobs.c.lease_expires_at < now),
+        and_(jobs.c.status.in_(WAITING_VALUES), jobs.c.run_after <= now),
+        and_(jobs.c.status == RUNNING, jobs.c.lease_expires_at < now),
     )
 
 
@@ -54,7 +54,7 @@ def _claim(ids: ColumnElement[bool], *, skip_locked: bool) -> Any:
         update(jobs)
         .where(jobs.c.id.in_(free.scalar_subquery()), claimable(_now))
         .values(
-            status=_RUNNING,
+            status=RUNNING,
             attempt=jobs.c.attempt + 1,
             started_at=_now,
             finished_at=None,
@@ -107,7 +107,7 @@ async def succeed_many(
             ],
             "now": now,
             "succeeded": _SUCCEEDED,
-            "running": _RUNNING,
+            "running": RUNNING,
         }
         return set((await conn.execute(_SUCCEED_PG, params)).scalars())
     return await _succeed_grouped(conn, finished, now)
@@ -127,7 +127,7 @@ async def _succeed_grouped(
             update(jobs)
             .where(
                 tuple_(jobs.c.id, jobs.c.attempt).in_([(f.job_id, f.attempt) for f in group]),
-                jobs.c.status == _RUNNING,
+                jobs.c.status == RUNNING,
             )
             .values(
                 status=_SUCCEEDED,

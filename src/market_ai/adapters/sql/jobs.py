@@ -10,10 +10,10 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from market_ai.adapters.sql import job_batches
-from market_ai.adapters.sql.job_batches import claimable
+from market_ai.adapters.sql.job_batches import RUNNING, WAITING_VALUES, claimable
 from market_ai.adapters.sql.tables import jobs
 from market_ai.domain.job_store import Finished, JobFigures
-from market_ai.domain.jobs import WAITING, Job, JobStatus
+from market_ai.domain.jobs import Job, JobStatus
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -21,9 +21,6 @@ if TYPE_CHECKING:
 
     from sqlalchemy import ColumnElement, Row
     from sqlalchemy.ext.asyncio import AsyncConnection
-
-_WAITING = sorted(status.value for status in WAITING)
-_RUNNING = JobStatus.RUNNING.value
 
 
 def _to_row(job: Job) -> dict[str, Any]:
@@ -39,7 +36,7 @@ def _from_row(row: Row[Any]) -> Job:
 
 def _running(job_id: UUID, attempt: int) -> ColumnElement[bool]:
     """The fence: only the attempt that owns the running job may move it."""
-    return and_(jobs.c.id == job_id, jobs.c.status == _RUNNING, jobs.c.attempt == attempt)
+    return and_(jobs.c.id == job_id, jobs.c.status == RUNNING, jobs.c.attempt == attempt)
 
 
 class SqlJobStore:
@@ -102,7 +99,7 @@ class SqlJobStore:
         """UPDATE ... WHERE claimable RETURNING; a rival claim waits on the row, then misses."""
         return await self._updated(
             and_(jobs.c.id == job_id, claimable(now)),
-            status=_RUNNING,
+            status=RUNNING,
             attempt=jobs.c.attempt + 1,
             started_at=now,
             finished_at=None,
@@ -129,15 +126,9 @@ class SqlJobStore:
     async def succeed(
         self, job_id: UUID, attempt: int, result: Mapping[str, Any] | None, now: datetime
     ) -> bool:
-        """Finish, fenced by attempt."""
-        return await self._moved(
-            _running(job_id, attempt),
-            status=JobStatus.SUCCEEDED.value,
-            result=None if result is None else dict(result),
-            last_error=None,
-            finished_at=now,
-            lease_expires_at=None,
-        )
+        """Finish, fenced by attempt: a batch of one, so both paths make the same change."""
+        moved = await self.succeed_many([Finished(job_id, attempt, result)], now)
+        return job_id in moved
 
     async def succeed_many(self, finished: Sequence[Finished], now: datetime) -> set[UUID]:
         """One fenced UPDATE for the batch on Postgres (per distinct result on SQLite)."""
@@ -181,7 +172,7 @@ class SqlJobStore:
         return await self._moved(
             and_(
                 jobs.c.id == job_id,
-                or_(jobs.c.status.in_(_WAITING), claimable(now)),
+                or_(jobs.c.status.in_(WAITING_VALUES), claimable(now)),
             ),
             status=JobStatus.DEAD.value,
             last_error=error,
@@ -236,8 +227,8 @@ class SqlJobStore:
             .where(
                 jobs.c.published_at < published_before,
                 or_(
-                    jobs.c.status.in_(_WAITING),
-                    and_(jobs.c.status == _RUNNING, jobs.c.lease_expires_at < lease_before),
+                    jobs.c.status.in_(WAITING_VALUES),
+                    and_(jobs.c.status == RUNNING, jobs.c.lease_expires_at < lease_before),
                 ),
             )
             .values(published_at=None)
@@ -260,7 +251,7 @@ class SqlJobStore:
         return JobFigures(
             queued=counts.get(JobStatus.QUEUED.value, 0),
             retrying=counts.get(JobStatus.FAILED.value, 0),
-            running=counts.get(_RUNNING, 0),
+            running=counts.get(RUNNING, 0),
             dead=counts.get(JobStatus.DEAD.value, 0),
             oldest_queued_at=oldest,
         )
