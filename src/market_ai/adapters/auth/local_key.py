@@ -7,6 +7,7 @@ without one (see Settings), so this never guards real users.
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
@@ -23,7 +24,13 @@ KEY_FILE: Final = "local-signing-key.pem"
 
 
 def load_or_create_key(data_dir: Path) -> rsa.RSAPrivateKey:
-    """Read the local signing key, creating it (mode 0600) on first use."""
+    """Read the local signing key, creating it (mode 0600) on first use.
+
+    Several processes may start at once on a fresh directory (`serve --workers 2`): each
+    writes its key to a file of its own, then links it into place. The link either
+    succeeds or finds the name taken; it never shows a half-written file, so the loser
+    reads the winner's complete key and every process signs with the same one.
+    """
     path = data_dir / KEY_FILE
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -33,14 +40,29 @@ def load_or_create_key(data_dir: Path) -> rsa.RSAPrivateKey:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-        return key
+        if _publish(path, pem):
+            return key
     loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(loaded, rsa.RSAPrivateKey):
         raise TypeError(f"{path} does not hold an RSA private key")
     return loaded
+
+
+def _publish(path: Path, pem: bytes) -> bool:
+    """Put `pem` at `path` atomically; False when another process got there first."""
+    staged = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(staged, path)
+    except FileExistsError:
+        return False
+    finally:
+        staged.unlink(missing_ok=True)
+    return True
 
 
 class LocalKeyTokens:
