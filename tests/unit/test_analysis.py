@@ -112,7 +112,16 @@ def test_a_one_day_flight_on_its_day() -> None:
     p = pace(D("50"), D("25"), MAR1, MAR1, MAR1)
     assert (p.flight_days, p.elapsed_days, p.remaining_days) == (1, 1, 0)
     assert p.pacing_percent == D("50.00")
-    assert p.required_daily_spend is None
+    assert p.required_daily_spend == D("25.00")  # today is the only day left to spend it
+
+
+def test_the_last_day_of_a_flight_requires_all_that_is_left() -> None:
+    p = pace(D("3000"), D("2900"), MAR1, MAR30, MAR30)
+    assert p.status is PacingStatus.IN_FLIGHT
+    assert (p.elapsed_days, p.remaining_days) == (30, 0)
+    assert p.required_daily_spend == D("100.00")  # was null: nothing told what today needs
+    overspent = pace(D("3000"), D("3100"), MAR1, MAR30, MAR30)
+    assert overspent.required_daily_spend == D("0.00")
 
 
 def test_week_over_week_and_day_over_day() -> None:

@@ -73,9 +73,10 @@ def pace(
     projected = spend / elapsed x flight days; required daily = (budget - spend) / remaining
     days, never below zero. Edge rules: no flight dates -> unknown, every figure None;
     before the start -> nothing expected yet, so pacing and projection are None, and the
-    required daily spend is the whole budget over the whole flight; after the end ->
-    elapsed = flight, remaining = 0, so no required daily spend; a zero budget -> pacing
-    None (nothing was expected).
+    required daily spend is the whole budget over the whole flight; on the last day ->
+    remaining = 0 and the required daily spend is all that is left (today must take it);
+    after the end -> no required daily spend; a zero budget -> pacing None (nothing was
+    expected).
     """
     budget, spend = Decimal(budget), Decimal(spend)
     if starts_on is None or ends_on is None:
@@ -90,6 +91,10 @@ def pace(
     else:
         status = PacingStatus.IN_FLIGHT
     left = max(_CONTEXT.subtract(budget, spend), Decimal(0))
+    if remaining:
+        required: Decimal | None = _money(_div(left, remaining))
+    else:  # the last day: today is the only day left to spend in; after the end, none is
+        required = _money(left) if status is PacingStatus.IN_FLIGHT else None
     base = Pacing(
         status,
         _money(budget),
@@ -97,7 +102,7 @@ def pace(
         flight_days=flight,
         elapsed_days=elapsed,
         remaining_days=remaining,
-        required_daily_spend=_money(_div(left, remaining)) if remaining else None,
+        required_daily_spend=required,
     )
     if elapsed == 0:
         return replace(base, expected_spend=_money(Decimal(0)), reason="the flight has not started")
