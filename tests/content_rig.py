@@ -126,8 +126,9 @@ def make_rig(  # noqa: PLR0913 - every adapter can be swapped
     ledger: SpendLedger | None = None,
     spend: SpendPolicy | None = None,
     on_enqueued: Callable[[], None] | None = None,
+    prices: PriceTable | None = None,
 ) -> Rig:
-    """A rig on memory adapters unless others are given."""
+    """A rig on memory adapters (and the built-in prices) unless others are given."""
     if uow is None:
         memory = InMemoryStore()
         uow = lambda: InMemoryUnitOfWork(memory)  # noqa: E731
@@ -135,8 +136,8 @@ def make_rig(  # noqa: PLR0913 - every adapter can be swapped
     jobs = JobService(uow, clock, default_registry())
     content_store = store or InMemoryContentStore()
     spend_ledger = ledger or InMemorySpendLedger()
-    prices = PriceTable(list(BUILT_IN_PRICES), FILE_SEARCH_CALL_MICROS)
-    guard = SpendGuard(spend_ledger, prices, clock, spend or policy())
+    table = prices or PriceTable(list(BUILT_IN_PRICES), FILE_SEARCH_CALL_MICROS)
+    guard = SpendGuard(spend_ledger, table, clock, spend or policy())
     service = ContentService(
         uow,
         clock,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 from uuid import uuid4
 
 
@@ -27,6 +28,12 @@ class Reply:
     cited: tuple[str, ...] = ()
     delay: float = 0.0
     retry_after: str | None = None
+    # "drop": close the connection after reading the request, with no answer; "truncate":
+    # send the headers and half the body, then close (the provider may have billed both).
+    fault: Literal["drop", "truncate"] | None = None
+    echo_key: bool = False  # an error body that quotes the Authorization header (a gateway)
+    status_text: str = "completed"
+    incomplete_reason: str | None = None  # "max_output_tokens": out of budget mid-answer
 
 
 @dataclass
@@ -51,45 +58,8 @@ class OpenAIServer:
 
     def start(self) -> None:
         """Listen on a free loopback port, serving from a daemon thread."""
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                """Keep the test output clean."""
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                body = json.loads(self.rfile.read(length) or b"{}")
-                with server._lock:
-                    server.received.append(body)
-                    reply = server.script.popleft() if server.script else server.default
-                if reply.delay:
-                    time.sleep(reply.delay)
-                if self.path != "/v1/responses":
-                    self._send(404, {"error": {"message": "no such route", "type": "invalid"}})
-                elif reply.status != 200:
-                    headers = {"retry-after": reply.retry_after} if reply.retry_after else {}
-                    error = {"message": f"scripted {reply.status}", "type": "server_error"}
-                    self._send(reply.status, {"error": error}, headers)
-                else:
-                    self._send(200, response_body(body, reply))
-
-            def _send(
-                self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
-            ) -> None:
-                data = json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    for name, value in (headers or {}).items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    return  # the client gave up (a timeout test)
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        handler = type("Handler", (_Handler,), {"server_of": self})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
 
@@ -98,6 +68,66 @@ class OpenAIServer:
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Answers from the owning OpenAIServer's script."""
+
+    server_of: OpenAIServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Keep the test output clean."""
+
+    def do_POST(self) -> None:
+        server = self.server_of
+        length = int(self.headers.get("Content-Length", "0"))
+        body = json.loads(self.rfile.read(length) or b"{}")
+        with server._lock:
+            server.received.append(body)
+            reply = server.script.popleft() if server.script else server.default
+        if reply.delay:
+            time.sleep(reply.delay)
+        self._answer(body, reply)
+
+    def _answer(self, body: dict[str, Any], reply: Reply) -> None:
+        if reply.fault == "drop":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+        elif self.path != "/v1/responses":
+            self._send(404, {"error": {"message": "no such route", "type": "invalid"}})
+        elif reply.status != 200:
+            headers = {"retry-after": reply.retry_after} if reply.retry_after else {}
+            message = f"scripted {reply.status}"
+            if reply.echo_key:
+                message += f" for {self.headers.get('Authorization')}"
+            error = {"message": message, "type": "server_error"}
+            self._send(reply.status, {"error": error}, headers)
+        else:
+            self._send(200, response_body(body, reply), truncate=reply.fault is not None)
+
+    def _send(
+        self,
+        status: int,
+        payload: dict[str, Any],
+        headers: dict[str, str] | None = None,
+        *,
+        truncate: bool = False,
+    ) -> None:
+        data = json.dumps(payload).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2] if truncate else data)
+            if truncate:
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the client gave up (a timeout test)
 
 
 def response_body(request: dict[str, Any], reply: Reply) -> dict[str, Any]:
@@ -119,20 +149,28 @@ def response_body(request: dict[str, Any], reply: Reply) -> dict[str, Any]:
         {"type": "file_citation", "file_id": file_id, "filename": f"{file_id}.pdf", "index": 0}
         for file_id in reply.cited
     ]
-    output.append(
-        {
-            "id": f"msg_{uuid4().hex[:12]}",
-            "type": "message",
-            "role": "assistant",
-            "status": "completed",
-            "content": [{"type": "output_text", "text": reply.text, "annotations": annotations}],
-        }
-    )
+    if not reply.text:  # a reasoning model that spent its cap thinking: no message at all
+        output.append({"id": f"rs_{uuid4().hex[:12]}", "type": "reasoning", "summary": []})
+    else:
+        output.append(
+            {
+                "id": f"msg_{uuid4().hex[:12]}",
+                "type": "message",
+                "role": "assistant",
+                "status": "completed",
+                "content": [
+                    {"type": "output_text", "text": reply.text, "annotations": annotations}
+                ],
+            }
+        )
     return {
         "id": f"resp_{uuid4().hex[:12]}",
         "object": "response",
         "created_at": int(time.time()),
-        "status": "completed",
+        "status": reply.status_text,
+        "incomplete_details": (
+            {"reason": reply.incomplete_reason} if reply.incomplete_reason else None
+        ),
         "model": reply.model,
         "output": output,
         "parallel_tool_calls": True,

@@ -202,9 +202,10 @@ class Settings(IdentitySettings, RateLimitSettings, MailSettings, ContentSetting
             raise ValueError("DB_POOL_MIN_SIZE must not exceed DB_POOL_MAX_SIZE")
         if self.job_retry_base_seconds > self.job_retry_max_seconds:
             raise ValueError("JOB_RETRY_BASE_SECONDS must not exceed JOB_RETRY_MAX_SECONDS")
-        if self.openai_api_key is not None and self.default_model not in self.price_table():
+        if not self.priced_today(self.default_model):
             raise ValueError(
-                f"DEFAULT_MODEL {self.default_model!r} has no price: add it to MODEL_PRICES"
+                f"DEFAULT_MODEL {self.default_model!r} has no price in force: add it to "
+                "MODEL_PRICES"
             )
         if self.app_env is AppEnv.PRODUCTION and not self.identity_provider_configured:
             raise ValueError(

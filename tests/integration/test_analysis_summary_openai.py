@@ -96,7 +96,9 @@ async def test_the_summary_is_written_by_one_bounded_call_and_paid_for(
 @pytest.mark.parametrize(
     ("reply", "status", "spent"),
     [
-        (Reply(status=500), EntryStatus.RELEASED, 0),
+        (Reply(status=500), EntryStatus.SETTLED, None),  # may have been billed: in full
+        (Reply(fault="drop"), EntryStatus.SETTLED, None),
+        (Reply(status=429), EntryStatus.RELEASED, 0),  # refused before any work
         (Reply(status=401), EntryStatus.RELEASED, 0),
         (Reply(delay=1.5), EntryStatus.SETTLED, None),  # a timeout counts at the worst case
     ],

@@ -33,6 +33,7 @@ from market_ai.domain.content_ports import (
     GenerationTimeout,
     LedgerEntry,
 )
+from market_ai.domain.errors import BudgetExceeded
 from market_ai.domain.jobs import Job
 from market_ai.domain.pricing import BUILT_IN_PRICES, FILE_SEARCH_CALL_MICROS, PriceTable
 from market_ai.domain.spend import Usage
@@ -255,3 +256,33 @@ def test_the_writer_refuses_a_guard_not_narrowed_for_summaries(overrides: dict[s
     guard = SpendGuard(InMemorySpendLedger(), prices, ServiceRig().clock, unbounded)
     with pytest.raises(ValueError, match="summary_policy"):
         ModelSummaryWriter(LimitsGenerator(), guard)
+
+
+@pytest.mark.parametrize(
+    ("model", "cap"),
+    [("gpt-4o-mini", 400), ("o4-mini", 4_000), ("gpt-5-mini", 4_000), ("gpt-5-chat-latest", 400)],
+)
+def test_reasoning_models_get_a_summary_cap_with_room_to_think(model: str, cap: int) -> None:
+    # At 400 tokens a reasoning model spends them all thinking and answers nothing.
+    assert summary_policy(policy(model=model, max_output_tokens=800)).max_output_tokens == cap
+
+
+async def test_the_request_ceiling_bounds_every_summary_attempt_together() -> None:
+    generator = LimitsGenerator(failures=[GenerationTimeout("slow")] * 5)
+    rig = await make_rig(generator)
+    job = await rig.job()
+    async with rig.base.uow() as uow:
+        campaign = await uow.campaigns.get("alice", rig.campaign_id)
+    assert campaign is not None
+    report = analyse(campaign, [], NOW.date())
+    worst = rig.guard.call_worst_case(summary_prompt(campaign, report))
+    rig.guard.policy = summary_policy(policy(request_limit_micros=worst * 5 // 2))
+
+    for attempt in (1, 2):
+        with pytest.raises(GenerationTimeout):
+            await rig.writer.write(context(job, attempt=attempt), campaign, report)
+    with pytest.raises(BudgetExceeded, match="MAX_BUDGET_PER_REQUEST"):
+        await rig.writer.write(context(job, attempt=3), campaign, report)
+
+    assert len(generator.calls) == 2  # the third attempt made no call
+    assert sum(e.actual_micros or 0 for e in await rig.entries(job)) == 2 * worst

@@ -192,6 +192,9 @@ async def test_another_users_campaign_reads_as_absent() -> None:
         ({"kind": "email", "tone": "x" * 101}, "tone"),
         ({"kind": "email", "audience": "x" * 2001}, "audience"),
         ({"kind": "email", "brief": "x" * 2001}, "brief"),
+        ({"kind": "email", "tone": "warm\u0000"}, "tone"),
+        ({"kind": "email", "audience": "parents\x00"}, "audience"),
+        ({"kind": "email", "brief": "line one\n\x1b[2J"}, "brief"),
     ],
 )
 def test_requests_are_checked_naming_the_field(fields: dict[str, object], field: str) -> None:
@@ -204,3 +207,21 @@ async def test_the_offline_generator_refuses_a_prompt_that_is_not_copy() -> None
     prompt = Prompt("Summarise these figures.", '{"spend": "10.00"}')  # no campaign subject
     with pytest.raises(GenerationRejected, match="campaign subject"):
         await OfflineContentGenerator().generate(prompt, CallLimits("offline", 100, 0))
+
+
+async def test_a_job_whose_inputs_cannot_be_stored_is_dead_before_any_paid_call() -> None:
+    generator = RecordingGenerator()
+    rig = make_rig(generator)
+    payload = ContentRequest.of(kind="email").to_payload(await rig.campaign())
+    job = await rig.jobs.submit(OWNER, GENERATE_CONTENT, payload | {"tone": "warm\u0000"})
+
+    with pytest.raises(PermanentJobError, match="tone: must not contain NUL"):
+        await rig.run(job)
+
+    assert generator.calls == []  # was: five paid calls, each failing to store the tone
+    assert await rig.ledger.entries(job.id) == []
+
+
+def test_a_brief_keeps_its_line_breaks_and_tabs() -> None:
+    request = ContentRequest.of(kind="email", brief="First:\tthis\r\nThen: that")
+    assert request.brief == "First:\tthis\r\nThen: that"

@@ -42,6 +42,8 @@ KNOWN_SETTINGS = frozenset(
         "OPENAI_BASE_URL",
         "DEFAULT_MODEL",
         "MAX_BUDGET_PER_REQUEST",
+        "USER_BUDGET_USD",
+        "USER_BUDGET_PERIOD",
         "CLERK_SECRET_KEY",
         "CLERK_DOMAIN",
         "CLERK_JWT_KEY",

@@ -45,9 +45,30 @@ def test_the_built_in_table_in_micro_usd_per_million(
     assert FILE_SEARCH_CALL_MICROS == 2_500  # USD 2.50 per 1,000 calls
 
 
-def test_snapshot_names_resolve_to_their_base_model() -> None:
-    assert table().lookup("gpt-4o-mini-2024-07-18", TODAY).model == "gpt-4o-mini"
-    assert "gpt-4o-mini-2024-07-18" in table()
+def test_a_dated_snapshot_is_priced_by_its_own_row_and_refused_without_one() -> None:
+    assert table().lookup("gpt-4o-mini-2024-07-18", TODAY).model == "gpt-4o-mini-2024-07-18"
+    # gpt-4o-2024-05-13 costs twice gpt-4o: priced as its base model it was under-counted
+    assert table().lookup("gpt-4o-2024-05-13", TODAY).input == 5_000_000
+    assert table().lookup("gpt-4o", TODAY).input == 2_500_000
+    with pytest.raises(UnpricedModel):
+        table().lookup("gpt-4o-2026-01-01", TODAY)  # was priced as gpt-4o
+    assert "gpt-4o-2026-01-01" not in table()
+
+
+def test_an_operator_entry_without_a_date_beats_the_built_in_row_at_once() -> None:
+    (operator,) = parse_model_prices('{"gpt-4o-mini": {"input": "0.30", "output": "1.20"}}')
+    found = table(operator).lookup("gpt-4o-mini", TODAY)
+    assert (found.input, found.cached_input, found.output) == (300_000, 300_000, 1_200_000)
+
+
+def test_an_operator_entry_with_a_date_applies_from_that_date() -> None:
+    raw = '{"gpt-4o": {"input": "2.00", "output": "8.00", "effective": "2025-10-01"}}'
+    prices = table(*parse_model_prices(raw))
+    assert prices.lookup("gpt-4o", date(2025, 9, 30)).input == 2_500_000
+    assert prices.lookup("gpt-4o", date(2025, 10, 1)).input == 2_000_000
+    # dated before a built-in row, it still wins: the operator knows what they pay
+    early = '{"gpt-5": {"input": "1.00", "output": "8.00", "effective": "2025-01-01"}}'
+    assert table(*parse_model_prices(early)).lookup("gpt-5", TODAY).input == 1_000_000
 
 
 def test_unknown_models_and_models_not_yet_priced_are_refused() -> None:
@@ -93,9 +114,16 @@ def test_bad_model_prices_fail_at_start_naming_the_variable(raw: str) -> None:
         load_settings(_env_file=None, model_prices=raw)
 
 
-def test_an_unpriced_default_model_fails_at_start_when_openai_is_used() -> None:
+def test_an_unpriced_default_model_fails_at_start() -> None:
     with pytest.raises(SettingsError, match="DEFAULT_MODEL"):
         load_settings(_env_file=None, openai_api_key="sk-test", default_model="gpt-9-ultra")
+    with pytest.raises(SettingsError, match="DEFAULT_MODEL"):  # without a key too (README)
+        load_settings(_env_file=None, default_model="gpt-9-ultra")
+    with pytest.raises(SettingsError, match="DEFAULT_MODEL"):  # a snapshot with no row
+        load_settings(_env_file=None, default_model="gpt-4o-mini-2030-01-01")
+    future = '{"acme-2": {"input": "1", "output": "1", "effective": "2999-01-01"}}'
+    with pytest.raises(SettingsError, match="DEFAULT_MODEL"):  # no price in force yet
+        load_settings(_env_file=None, default_model="acme-2", model_prices=future)
     extended = load_settings(
         _env_file=None,
         openai_api_key="sk-test",

@@ -52,7 +52,7 @@ def spend_policy(settings: Settings) -> SpendPolicy:
         max_tool_calls=settings.openai_max_tool_calls,
         request_limit_micros=usd_to_micros(settings.max_budget_per_request),
         user_limit_micros=settings.user_budget_micros,
-        period=settings.user_budget_period,
+        period=settings.budget_period,
         call_timeout_seconds=settings.openai_timeout_seconds,
         vector_store_id=settings.openai_vector_store_id,
         max_results=settings.file_search_max_results,

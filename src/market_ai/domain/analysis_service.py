@@ -136,7 +136,7 @@ class AnalysisService:
                 exc_info=not expected,  # a refusal or an outage needs no traceback; a bug does
             )
             return None, None
-        text = text.strip()
+        text = text.replace("\x00", "").strip()  # NUL cannot be stored; the call is paid
         if not text:
             log.warning("analysis.summary_skipped job=%s reason=empty", ctx.job_id)
             return None, None

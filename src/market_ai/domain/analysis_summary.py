@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from dataclasses import replace
 from typing import Final
 
@@ -21,6 +22,10 @@ from market_ai.domain.spend_guard import SpendGuard, SpendPolicy
 
 # Four sentences need about 120 tokens; the cap leaves room and keeps the worst case small.
 SUMMARY_MAX_OUTPUT_TOKENS: Final = 400
+# Reasoning models bill their thinking as output before the first word of the answer: at
+# 400 tokens they often return nothing at all, so they get a cap with room to think.
+REASONING_SUMMARY_MAX_OUTPUT_TOKENS: Final = 4_000
+_REASONING: Final = re.compile(r"^(o\d|gpt-5)(?!.*-chat)")  # o1, o3, o4-mini, gpt-5*
 SUMMARY_INSTRUCTIONS: Final = (
     "You are a marketing analyst. Write a short plain-text summary (at most 4 sentences) of "
     "this campaign's performance for its owner: how spend paces against budget, the trend, "
@@ -29,15 +34,22 @@ SUMMARY_INSTRUCTIONS: Final = (
 )
 
 
+def summary_output_cap(model: str, content_cap: int) -> int:
+    """A summary's max_output_tokens for `model`: short, unless the model reasons first."""
+    if _REASONING.match(model):
+        return REASONING_SUMMARY_MAX_OUTPUT_TOKENS
+    return min(content_cap, SUMMARY_MAX_OUTPUT_TOKENS)
+
+
 def summary_policy(policy: SpendPolicy) -> SpendPolicy:
-    """The content policy narrowed for a summary: a short output cap and no file_search.
+    """The content policy narrowed for a summary: a per-model output cap and no file_search.
 
     The figures are all a summary may use, so no document is searched and no tool call is
     paid for; model, limits and budgets stay those of content generation.
     """
     return replace(
         policy,
-        max_output_tokens=min(policy.max_output_tokens, SUMMARY_MAX_OUTPUT_TOKENS),
+        max_output_tokens=summary_output_cap(policy.model, policy.max_output_tokens),
         vector_store_id=None,
     )
 
@@ -65,7 +77,7 @@ class ModelSummaryWriter:
     def __init__(self, generator: ContentGenerator, guard: SpendGuard) -> None:
         policy = guard.policy
         if (
-            policy.max_output_tokens > SUMMARY_MAX_OUTPUT_TOKENS
+            policy.max_output_tokens > summary_output_cap(policy.model, policy.max_output_tokens)
             or policy.vector_store_id is not None
         ):
             msg = "the summary guard's policy must be summary_policy(...): short, no file_search"
@@ -82,7 +94,7 @@ class ModelSummaryWriter:
             generation = await self._call(prompt)
             return generation.text, generation.model
         worst = self._guard.call_worst_case(prompt)
-        self._guard.check_request(worst)
+        await self._guard.check_attempt(ctx.job_id, worst)
         entry = await self._guard.reserve(ctx.owner_id, ctx.job_id, ctx.attempt, worst, 1)
         spent, in_flight, billed = 0, worst, False
         try:

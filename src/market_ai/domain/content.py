@@ -33,7 +33,16 @@ KIND_GUIDE: Final = {
 }
 
 
+# Control characters other than tab and line breaks: NUL cannot be stored (Postgres text
+# refuses it) and the rest have no place in a brief, so they are refused before any call.
+_CONTROL: Final = frozenset(chr(c) for c in [*range(0x20), 0x7F]) - {"\t", "\n", "\r"}
+
+
 def _bounded(name: str, value: str | None, limit: int, *, required: bool = False) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput(name, "must be text")
+    if value is not None and not _CONTROL.isdisjoint(value):
+        raise InvalidInput(name, "must not contain NUL or other control characters")
     if value is None or not value.strip():
         if required:
             raise InvalidInput(name, "must not be blank")

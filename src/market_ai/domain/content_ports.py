@@ -37,16 +37,30 @@ class Generation:
 class GenerationError(Exception):
     """The call failed; `spend_unknown` when the provider may have billed it anyway.
 
-    `usage` is set when the provider answered and billed but gave nothing usable (e.g. an
-    incomplete response with no text): that spend is still recorded.
+    Only a call that certainly was not billed (never sent, or refused with a 4xx) leaves
+    `spend_unknown` False; a lost connection, a cut-off answer or a 5xx set it, and the
+    call is counted at its worst case. `usage` is set when the provider answered and
+    billed but gave nothing usable (e.g. an incomplete response with no text): that spend
+    is recorded. The message is fixed text: it ends up in the job record.
     """
 
     spend_unknown: bool = False
     retryable: bool = True
 
-    def __init__(self, message: str, *, usage: Usage | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        usage: Usage | None = None,
+        spend_unknown: bool | None = None,
+        retryable: bool | None = None,
+    ) -> None:
         super().__init__(message)
         self.usage = usage
+        if spend_unknown is not None:
+            self.spend_unknown = spend_unknown
+        if retryable is not None:
+            self.retryable = retryable
 
 
 class GenerationTimeout(GenerationError):  # noqa: N818 - reads as the condition

@@ -140,8 +140,8 @@ class ContentService:
                 await self._keep(work, prompt, generation, 0)
             return
         per_call = [self._guard.call_worst_case(p) for p in prompts]
-        self._guard.check_request(sum(per_call))
         ctx = work.ctx
+        await self._guard.check_attempt(ctx.job_id, sum(per_call))
         entry = await self._guard.reserve(
             ctx.owner_id, ctx.job_id, ctx.attempt, sum(per_call), len(prompts)
         )
@@ -171,8 +171,7 @@ class ContentService:
                 failed = Generation("", self._guard.policy.model, error.usage)
                 spent, billed = spent + self._guard.cost(failed), True
             if not error.retryable:
-                message = f"the model provider refused the request: {error}"
-                raise PermanentJobError(message) from error
+                raise PermanentJobError(str(error)) from error
             raise
         finally:
             total = spent + in_flight
@@ -192,7 +191,7 @@ class ContentService:
                 owner_id=ctx.owner_id,
                 kind=request.kind,
                 tone=request.tone,
-                text=generation.text,
+                text=generation.text.replace("\x00", ""),  # storable: paid for already
                 model=generation.model,
                 input_tokens=usage.input_tokens,
                 cached_tokens=usage.cached_tokens,

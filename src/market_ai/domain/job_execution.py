@@ -23,7 +23,7 @@ from market_ai.domain.jobs import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Sequence
+    from collections.abc import Awaitable, Callable, Sequence
     from datetime import datetime
     from uuid import UUID
 
@@ -89,6 +89,7 @@ class JobExecutor:
         retry: RetryPolicy,
         terms: LeaseTerms,
         consumer: str,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         self._uow = unit_of_work
         self._queue = queue
@@ -97,6 +98,7 @@ class JobExecutor:
         self._retry = retry
         self._terms = terms
         self.consumer = consumer
+        self._redact = redact  # configured secrets never reach last_error or the log
         self.active: dict[UUID, str] = {}  # job id -> receipt of the entry it runs under
         self._claims = Batcher(self._start_many)
         self._successes = Batcher(self._succeed_many)
@@ -240,13 +242,14 @@ class JobExecutor:
         now = self._clock.now()
         dead = permanent or job.attempt >= job.max_attempts
         retry_at = None if dead else now + self._retry.delay(job.attempt)
+        described = describe_error(error, self._redact)
         async with self._uow() as uow:
-            moved = await uow.jobs.fail(job.id, job.attempt, describe_error(error), now, retry_at)
+            moved = await uow.jobs.fail(job.id, job.attempt, described, now, retry_at)
             await uow.commit()
         if not moved:
             return Outcome.FENCED_OUT
         outcome = Outcome.DEAD if dead else Outcome.RETRYING
-        log.info("job.%s %s attempt=%d: %s", outcome, job.id, job.attempt, describe_error(error))
+        log.info("job.%s %s attempt=%d: %s", outcome, job.id, job.attempt, described)
         await self._settle(delivery, outcome)
         return outcome
 

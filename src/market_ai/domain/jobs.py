@@ -138,11 +138,14 @@ def check_result(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return loaded
 
 
-def describe_error(error: BaseException) -> str:
-    """One bounded line for `last_error`: the type and message, never a whole traceback."""
+def describe_error(error: BaseException, redact: Callable[[str], str] | None = None) -> str:
+    """One bounded line for `last_error`: the type and message, never a whole traceback.
+
+    `redact` masks secrets before the line is cut, so a cut cannot leave half a key behind.
+    """
     message = str(error).strip().splitlines()
     text = f"{type(error).__name__}: {message[0]}" if message else type(error).__name__
-    return text[:ERROR_MAX]
+    return (text if redact is None else redact(text))[:ERROR_MAX]
 
 
 @dataclass(frozen=True, slots=True)

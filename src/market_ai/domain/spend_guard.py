@@ -18,7 +18,7 @@ from market_ai.domain.content_ports import (
 )
 from market_ai.domain.errors import BudgetExceeded
 from market_ai.domain.ports import Clock
-from market_ai.domain.pricing import PriceTable, UnpricedModel
+from market_ai.domain.pricing import PriceTable, UnpricedModel, snapshot_of
 from market_ai.domain.spend import (
     CallBounds,
     actual_micros,
@@ -106,6 +106,26 @@ class SpendGuard:
                 f"{_usd(self.policy.request_limit_micros)}: refused before any model call"
             )
 
+    async def check_attempt(self, job_id: UUID, worst_micros: int) -> None:
+        """MAX_BUDGET_PER_REQUEST bounds the whole request: every attempt, summed.
+
+        What earlier attempts are counted at (settled at their cost, still held at their
+        reservation) plus this attempt's worst case must fit, so retries cannot multiply
+        the ceiling. Attempts of one job never overlap (the job's lease fences them).
+        """
+        self.check_request(worst_micros)
+        entries = await self._ledger.entries(job_id)
+        counted = sum(
+            e.reserved_micros if e.actual_micros is None else e.actual_micros for e in entries
+        )
+        limit = self.policy.request_limit_micros
+        if counted + worst_micros > limit:
+            raise BudgetExceeded(
+                f"this request's {len(entries)} earlier attempt(s) count {_usd(counted)}; "
+                f"another one's worst case {_usd(worst_micros)} would pass "
+                f"MAX_BUDGET_PER_REQUEST {_usd(limit)}: refused before any model call"
+            )
+
     async def check_user(self, owner_id: str, worst_micros: int) -> None:
         """An early, non-binding look at the user's budget (the reservation is what binds)."""
         limit = self.policy.user_limit_micros
@@ -146,17 +166,26 @@ class SpendGuard:
         return entry
 
     def cost(self, generation: Generation) -> int:
-        """The actual cost of one answer, priced by the model that wrote it.
+        """The actual cost of one answer: its usage at the price of the model asked for.
 
-        A snapshot name resolves to its base model; a model the table does not know is
-        priced as the model that was asked for (that is what is billed), never at zero.
+        That is what was reserved and what the operator priced (a MODEL_PRICES entry for
+        `gpt-4o-mini` covers answers naming its snapshot). An answer naming another model
+        (a gateway that rerouted) is priced at the dearer of the two when that model has a
+        price, and at the one asked for otherwise: never at zero, never below either.
         """
         today = self._clock.today()
+        asked = self.policy.model
+        fee = self._prices.file_search_call
+        amount = actual_micros(self._prices.lookup(asked, today), fee, generation.usage)
+        answered = generation.model
+        if answered in {asked, ""} or snapshot_of(answered, asked):
+            return amount
         try:
-            price = self._prices.lookup(generation.model, today)
+            other = self._prices.lookup(answered, today)
         except UnpricedModel:
-            price = self._prices.lookup(self.policy.model, today)
-        return actual_micros(price, self._prices.file_search_call, generation.usage)
+            log.warning("spend.unpriced_answer asked=%s answered=%s", asked, answered)
+            return amount
+        return max(amount, actual_micros(other, fee, generation.usage))
 
     async def close(self, entry: LedgerEntry, spent_micros: int, *, billed: bool) -> None:
         """Settle at what was spent, or release when no call was billed at all."""

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 
 from market_ai.domain.job_execution import JobExecutor, LeaseTerms
 from market_ai.domain.job_relay import JobRelay
+from market_ai.domain.redaction import SecretRedactor
 from market_ai.entrypoints.worker.runtime import Worker, WorkerTimings, consumer_name
+from market_ai.secret_values import secret_values
 
 if TYPE_CHECKING:
     from market_ai.container import Container
@@ -31,6 +33,7 @@ def build_worker(
         retry=container.retry_policy(),
         terms=LeaseTerms(lease_seconds=lease, max_deliveries=settings.job_max_deliveries),
         consumer=consumer or consumer_name(),
+        redact=SecretRedactor(secret_values(settings)),
     )
     republish_after = settings.job_republish_after_seconds
     relay = JobRelay(
