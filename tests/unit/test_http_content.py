@@ -96,6 +96,8 @@ async def test_the_same_idempotency_key_returns_the_same_job(
         ({"kind": "email", "tone": "   "}, "tone"),
         ({"kind": "email", "colour": "red"}, "colour"),
         ({}, "kind"),
+        ({"kind": "email", "tone": "warm\u0000"}, "tone"),  # was 202, then five paid calls
+        ({"kind": "email", "brief": "Sale\u0000"}, "brief"),
     ],
 )
 async def test_bad_requests_name_the_field(
