@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 
 from market_ai.adapters.openai.generator import OpenAIContentGenerator, create_client
+from market_ai.container import build_container
 from market_ai.domain.content import ContentRequest
 from market_ai.domain.job_execution import JobExecutor, Outcome
 from market_ai.domain.job_registry import GENERATE_CONTENT
 from market_ai.domain.jobs import ERROR_MAX, JobContext, JobStatus
 from market_ai.domain.redaction import SecretRedactor
+from market_ai.entrypoints.worker import build_worker
 from market_ai.secret_values import secret_values
 from tests.conftest import make_settings
 from tests.content_rig import OWNER, make_rig
@@ -104,3 +106,16 @@ async def test_every_configured_secret_is_scrubbed_before_the_error_is_cut(
     assert failed.last_error.startswith("RuntimeError: login *** at 10.0.0.7 refused; x")
     assert SMTP_PASSWORD not in failed.last_error
     assert KEY[:8] not in failed.last_error  # no half key left by the cut either
+
+
+def test_the_worker_masks_every_configured_secret(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path,
+        openai_api_key=KEY,
+        smtp_url=f"smtp://mailer:{SMTP_PASSWORD}@10.0.0.7:587",
+        redis_url="redis://:redis%2Fpass@127.0.0.1:1/0",
+    )
+    redact = build_worker(build_container(settings))._executor._redact
+    assert redact is not None
+    leaked = f"{KEY} {SMTP_PASSWORD} redis/pass redis%2Fpass"
+    assert redact(leaked) == "*** *** *** ***"

@@ -97,8 +97,7 @@ class JobExecutor:
         self._clock = clock
         self._retry = retry
         self._terms = terms
-        self.consumer = consumer
-        self._redact = redact  # configured secrets never reach last_error or the log
+        self.consumer, self._redact = consumer, redact
         self.active: dict[UUID, str] = {}  # job id -> receipt of the entry it runs under
         self._claims = Batcher(self._start_many)
         self._successes = Batcher(self._succeed_many)
@@ -242,14 +241,14 @@ class JobExecutor:
         now = self._clock.now()
         dead = permanent or job.attempt >= job.max_attempts
         retry_at = None if dead else now + self._retry.delay(job.attempt)
-        described = describe_error(error, self._redact)
+        text = describe_error(error, self._redact)  # configured secrets masked
         async with self._uow() as uow:
-            moved = await uow.jobs.fail(job.id, job.attempt, described, now, retry_at)
+            moved = await uow.jobs.fail(job.id, job.attempt, text, now, retry_at)
             await uow.commit()
         if not moved:
             return Outcome.FENCED_OUT
         outcome = Outcome.DEAD if dead else Outcome.RETRYING
-        log.info("job.%s %s attempt=%d: %s", outcome, job.id, job.attempt, described)
+        log.info("job.%s %s attempt=%d: %s", outcome, job.id, job.attempt, text)
         await self._settle(delivery, outcome)
         return outcome
 
