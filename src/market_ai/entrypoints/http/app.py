@@ -8,6 +8,7 @@ from litestar.openapi import OpenAPIConfig
 
 from market_ai.container import Container, build_container
 from market_ai.entrypoints.http.auth import require_bearer
+from market_ai.entrypoints.http.body_checks import refuse_unsafe_json
 from market_ai.entrypoints.http.controllers.analysis import AnalysisController
 from market_ai.entrypoints.http.controllers.campaigns import CampaignController
 from market_ai.entrypoints.http.controllers.content import ContentController
@@ -68,7 +69,7 @@ def create_app(container: Container | None = None) -> Litestar:
             EmailController,
             ContentController,
         ],
-        guards=[require_bearer],
+        guards=[require_bearer, refuse_unsafe_json],
         security=[{"BearerToken": []}],
     )
     openapi = (
@@ -76,12 +77,12 @@ def create_app(container: Container | None = None) -> Litestar:
         if settings.is_production
         else OpenAPIConfig(title="market-ai", version=settings.app_version, path="/schema")
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[HealthController, api],
         dependencies=dependencies(container),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan(container)],
-        middleware=[request_context_middleware, *rate_limiting(container)],
+        middleware=rate_limiting(container),
         before_send=[security_headers(production=settings.is_production)],
         cors_config=_cors(settings),
         openapi_config=openapi,
@@ -89,3 +90,7 @@ def create_app(container: Container | None = None) -> Litestar:
         logging_config=None,  # structlog is configured once per process (market_ai.logging)
         debug=False,
     )
+    # Around the router, not per route: unknown paths (404) and methods (405) get a request
+    # id and a log line too, which route middleware never sees.
+    app.asgi_handler = request_context_middleware(app.asgi_handler)
+    return app
