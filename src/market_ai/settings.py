@@ -89,6 +89,7 @@ class Settings(IdentitySettings, RateLimitSettings, MailSettings, ContentSetting
     app_version: str = "0.1.0"
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
+    log_sql_parameters: bool = False  # SQL bound parameters hold users' text: never by default
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     data_dir: Path = Field(

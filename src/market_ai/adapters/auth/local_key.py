@@ -27,7 +27,7 @@ def load_or_create_key(data_dir: Path) -> rsa.RSAPrivateKey:
     """Read the local signing key, creating it (mode 0600) on first use."""
     path = data_dir / KEY_FILE
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = key.private_bytes(
             serialization.Encoding.PEM,
