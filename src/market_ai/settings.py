@@ -132,6 +132,7 @@ class Settings(IdentitySettings, RateLimitSettings, MailSettings, ContentSetting
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
     sentry_dsn: SecretStr | None = None
+    operator_token: SecretStr | None = Field(default=None, min_length=24)
 
     @field_validator("log_level")
     @classmethod

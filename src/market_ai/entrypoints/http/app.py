@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
-from litestar.openapi import OpenAPIConfig
 
 from market_ai.container import Container, build_container
+from market_ai.entrypoints.http.api_docs import api_docs
 from market_ai.entrypoints.http.auth import require_bearer
 from market_ai.entrypoints.http.body_checks import refuse_unsafe_json
 from market_ai.entrypoints.http.controllers.analysis import AnalysisController
@@ -72,11 +72,7 @@ def create_app(container: Container | None = None) -> Litestar:
         guards=[require_bearer, refuse_unsafe_json],
         security=[{"BearerToken": []}],
     )
-    openapi = (
-        None
-        if settings.is_production
-        else OpenAPIConfig(title="market-ai", version=settings.app_version, path="/schema")
-    )
+    openapi = None if settings.is_production else api_docs("market-ai", settings.app_version)
     app = Litestar(
         route_handlers=[HealthController, api],
         dependencies=dependencies(container),
