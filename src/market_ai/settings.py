@@ -131,6 +131,7 @@ class Settings(IdentitySettings, RateLimitSettings, MailSettings, ContentSetting
 
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     sentry_dsn: SecretStr | None = None
     operator_token: SecretStr | None = Field(default=None, min_length=24)
 

@@ -17,6 +17,7 @@ from market_ai.entrypoints.http.controllers.health import HealthController
 from market_ai.entrypoints.http.controllers.jobs import JobController
 from market_ai.entrypoints.http.controllers.metrics import MetricsController
 from market_ai.entrypoints.http.dependencies import dependencies, lifespan
+from market_ai.entrypoints.http.header_deadline import bound_header_time
 from market_ai.entrypoints.http.problems import EXCEPTION_HANDLERS
 from market_ai.entrypoints.http.rate_limit import HEADERS as RATE_LIMIT_HEADERS
 from market_ai.entrypoints.http.rate_limit import rate_limiting
@@ -58,6 +59,7 @@ def create_app(container: Container | None = None) -> Litestar:
         container = build_container()
         settings = container.settings()
         configure_logging(settings.log_level, json=settings.json_logs)
+        bound_header_time(settings.http_header_timeout_seconds)  # Hypercorn is serving us
     settings = container.settings()
     api = Router(
         path="/api",
