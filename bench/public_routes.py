@@ -71,7 +71,7 @@ def main() -> int:
     parser.add_argument("--width", type=int, default=100, help="docs requests per wave")
     parser.add_argument("--slow", type=int, default=200, help="slow-header connections")
     parser.add_argument("--hold", type=float, default=15.0, help="seconds to keep dribbling")
-    args = parser.parse_args()
+    args, _ = parser.parse_known_args()  # bench/run.py passes every script the same options
     env = {"DATABASE_URL": "memory://"}
     with serving(Path(tempfile.mkdtemp()), "--config", CONFIG, "--workers", "1", **env) as base:
         quiet, median, worst = asyncio.run(_health_under_docs_flood(base, args.waves, args.width))
