@@ -89,6 +89,7 @@ class Settings(IdentitySettings, RateLimitSettings, MailSettings, ContentSetting
     app_version: str = "0.1.0"
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
+    log_sql_parameters: bool = False  # SQL bound parameters hold users' text: never by default
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     data_dir: Path = Field(
@@ -130,7 +131,9 @@ class Settings(IdentitySettings, RateLimitSettings, MailSettings, ContentSetting
 
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     sentry_dsn: SecretStr | None = None
+    operator_token: SecretStr | None = Field(default=None, min_length=24)
 
     @field_validator("log_level")
     @classmethod

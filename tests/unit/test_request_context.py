@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 import structlog
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from structlog.testing import capture_logs
 
 from market_ai.entrypoints.http.request_context import request_context_middleware, request_id
@@ -115,3 +117,28 @@ def test_json_logs_fall_back_to_text_when_stdout_has_no_byte_buffer(
     configure_logging("INFO", json=True)
     structlog.get_logger("test").info("hello", n=1)
     assert json.loads(text.getvalue())["n"] == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/no/such/route", 404), ("DELETE", "/health", 405), ("GET", "/api/nope", 404)],
+)
+async def test_unknown_routes_and_methods_get_an_id_and_a_log_line(
+    client: AsyncTestClient[Litestar], method: str, path: str, status: int
+) -> None:
+    """The router answers these before any route middleware runs: the id wraps the router."""
+    with capture_logs() as events:
+        response = await client.request(method, path, headers={"X-Request-ID": "trace-404"})
+    assert response.status_code == status
+    assert response.headers["x-request-id"] == "trace-404"
+    access = [e for e in events if e["event"] == "request"]
+    assert access == [
+        {
+            "event": "request",
+            "log_level": "info",
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": access[0]["duration_ms"],
+        }
+    ]

@@ -27,6 +27,7 @@ SECRETS = {
     "clerk_secret_key": "sk_live_clerk-SECRET-3c4d",
     "database_url": f"postgresql://app:{DB_PASSWORD}@db.internal:5432/market",
     "sentry_dsn": "https://sentrykey-SECRET-9c0d@o1.ingest.sentry.io/42",
+    "operator_token": "operator-token-SECRET-0e1f2a3b",
 }
 NEEDLES = ["-SECRET-", DB_PASSWORD, "sk-openai", "sk_live", "sentrykey"]
 

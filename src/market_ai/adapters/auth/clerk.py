@@ -8,11 +8,11 @@ from typing import Final, Protocol
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from market_ai.adapters.auth.claims import reason, subject_of
 from market_ai.adapters.auth.verified_tokens import Verified, VerifiedTokenCache, validity_window
 from market_ai.domain.errors import Unauthenticated
 
 ALGORITHM: Final = "RS256"
-MAX_SUBJECT_LENGTH: Final = 255
 
 
 class SigningKeys(Protocol):
@@ -25,16 +25,6 @@ class SigningKeys(Protocol):
     async def aclose(self) -> None:
         """Release network clients."""
         ...
-
-
-_REASONS: Final[tuple[tuple[type[jwt.PyJWTError], str], ...]] = (
-    (jwt.ExpiredSignatureError, "token expired"),
-    (jwt.ImmatureSignatureError, "token not yet valid"),
-    (jwt.InvalidIssuerError, "token from another issuer"),
-    (jwt.InvalidAudienceError, "token for another audience"),
-    (jwt.MissingRequiredClaimError, "token lacks a required claim"),
-    (jwt.InvalidSignatureError, "bad signature"),
-)
 
 
 class ClerkTokenVerifier:
@@ -50,7 +40,7 @@ class ClerkTokenVerifier:
       party is refused: no browser origin is trusted until an operator lists it.
     - `aud`, when present, refuses the token: no audience is configured, and a token minted
       for another API of the same issuer must not open this one.
-    - `sub` is the user id; it must be a non-empty string.
+    - `sub` is the user id (`subject_of`: non-blank, at most 255 printable characters).
     Messages say what failed, never what the token contained (they reach response headers).
 
     A token that passed is remembered by its exact text until its `exp` (VerifiedTokenCache),
@@ -101,14 +91,10 @@ class ClerkTokenVerifier:
                 options={"require": ["exp", "iss", "sub"], "enforce_minimum_key_length": True},
             )
         except jwt.PyJWTError as error:
-            raise Unauthenticated(f"invalid token: {_reason(error)}") from None
+            raise Unauthenticated(f"invalid token: {reason(error)}") from None
         self._check_party(claims.get("azp"))
         _check_status(claims.get("sts"))
-        subject = claims.get("sub")
-        if not isinstance(subject, str) or not subject.strip():
-            raise Unauthenticated("invalid token: no subject")
-        if len(subject) > MAX_SUBJECT_LENGTH:
-            raise Unauthenticated("invalid token: subject too long")
+        subject = subject_of(claims)
         if (window := validity_window(claims, self._leeway)) is not None:
             self._verified.put(token, Verified(subject, kid, key, *window))
         return subject
@@ -131,10 +117,3 @@ def _check_status(status: object) -> None:
     """
     if status is not None and status != "active":
         raise Unauthenticated("invalid token: the session is not active")
-
-
-def _reason(error: jwt.PyJWTError) -> str:
-    for kind, reason in _REASONS:
-        if isinstance(error, kind):
-            return reason
-    return "malformed or unverifiable"

@@ -16,6 +16,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from market_ai.adapters.auth.claims import reason, subject_of
 from market_ai.adapters.auth.verified_tokens import Verified, VerifiedTokenCache, validity_window
 from market_ai.domain.errors import Unauthenticated
 
@@ -33,7 +34,7 @@ def load_or_create_key(data_dir: Path) -> rsa.RSAPrivateKey:
     """
     path = data_dir / KEY_FILE
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = key.private_bytes(
             serialization.Encoding.PEM,
@@ -89,7 +90,11 @@ class LocalKeyTokens:
         return jwt.encode(claims, self._key, algorithm="RS256")
 
     async def verify(self, token: str) -> str:
-        """Check signature (RS256 only), issuer and times; return the subject."""
+        """Check signature (RS256 only), issuer and times; return the subject.
+
+        The subject rules and failure messages are production's (`claims`), so what passes
+        here passes there and no message quotes the token.
+        """
         if (known := self._verified.get(token)) is not None:
             return known.subject
         try:
@@ -102,10 +107,8 @@ class LocalKeyTokens:
                 options={"require": ["exp", "sub", "iss"]},
             )
         except jwt.PyJWTError as error:
-            raise Unauthenticated(f"invalid token: {error}") from None
-        subject = claims.get("sub")
-        if not isinstance(subject, str) or not subject:
-            raise Unauthenticated("invalid token: no subject")
+            raise Unauthenticated(f"invalid token: {reason(error)}") from None
+        subject = subject_of(claims)
         if (window := validity_window(claims, self._leeway)) is not None:
             self._verified.put(token, Verified(subject, None, self._public, *window))
         return subject

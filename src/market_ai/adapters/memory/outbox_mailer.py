@@ -45,7 +45,7 @@ class OutboxMailer:
         await asyncio.to_thread(self._write, file_name(message_id), data)
 
     def _write(self, name: str, data: bytes) -> None:
-        self.outbox.mkdir(parents=True, exist_ok=True)
+        self.outbox.mkdir(mode=0o700, parents=True, exist_ok=True)  # emails: the owner's only
         fd, temp = tempfile.mkstemp(dir=self.outbox, prefix=".sending-", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -17,6 +18,7 @@ from sqlalchemy.pool import QueuePool
 
 from market_ai.adapters.sql.errors import DatabaseUnreachable
 from market_ai.adapters.sql.migrate import check_schema, upgrade
+from market_ai.adapters.sql.sqlite_files import make_private
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -133,16 +135,33 @@ def _check_idle(engine: AsyncEngine, lifetime: float) -> None:
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    """Build the engine for the configured database (nothing connects yet)."""
+    """Build the engine for the configured database (nothing connects yet).
+
+    Bound parameters (email bodies, recipients, briefs) stay out of logs and error texts,
+    SQLAlchemy's `[parameters: ...]` included, unless LOG_SQL_PARAMETERS asks for them.
+    """
     url = make_url(settings.effective_database_url)
+    hide = not settings.log_sql_parameters
     if url.get_backend_name() == "sqlite":
-        if url.database:
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": settings.db_pool_timeout})
+        # aiosqlite logs each statement with its parameters at DEBUG
+        logging.getLogger("aiosqlite").setLevel(logging.INFO if hide else logging.NOTSET)
+        engine = create_async_engine(
+            url, connect_args={"timeout": settings.db_pool_timeout}, hide_parameters=hide
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        if url.database and url.database != ":memory:":
+            database, data_dir = Path(url.database), settings.data_dir
+
+            def private_files(*_: object) -> None:  # before SQLite opens (and creates) the file
+                make_private(database, data_dir)
+
+            event.listen(engine.sync_engine, "do_connect", private_files)
         return engine
     engine = create_async_engine(
-        url, connect_args=connect_args(settings, url), **pool_options(settings)
+        url,
+        connect_args=connect_args(settings, url),
+        hide_parameters=hide,
+        **pool_options(settings),
     )
     _check_idle(engine, settings.db_pool_idle_lifetime)
     return engine

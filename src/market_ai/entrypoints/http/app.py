@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
-from litestar.openapi import OpenAPIConfig
 
 from market_ai.container import Container, build_container
+from market_ai.entrypoints.http.api_docs import api_docs
 from market_ai.entrypoints.http.auth import require_bearer
+from market_ai.entrypoints.http.body_checks import refuse_unsafe_json
 from market_ai.entrypoints.http.controllers.analysis import AnalysisController
 from market_ai.entrypoints.http.controllers.campaigns import CampaignController
 from market_ai.entrypoints.http.controllers.content import ContentController
@@ -16,6 +17,7 @@ from market_ai.entrypoints.http.controllers.health import HealthController
 from market_ai.entrypoints.http.controllers.jobs import JobController
 from market_ai.entrypoints.http.controllers.metrics import MetricsController
 from market_ai.entrypoints.http.dependencies import dependencies, lifespan
+from market_ai.entrypoints.http.header_deadline import bound_header_time
 from market_ai.entrypoints.http.problems import EXCEPTION_HANDLERS
 from market_ai.entrypoints.http.rate_limit import HEADERS as RATE_LIMIT_HEADERS
 from market_ai.entrypoints.http.rate_limit import rate_limiting
@@ -57,6 +59,7 @@ def create_app(container: Container | None = None) -> Litestar:
         container = build_container()
         settings = container.settings()
         configure_logging(settings.log_level, json=settings.json_logs)
+        bound_header_time(settings.http_header_timeout_seconds)  # Hypercorn is serving us
     settings = container.settings()
     api = Router(
         path="/api",
@@ -68,20 +71,16 @@ def create_app(container: Container | None = None) -> Litestar:
             EmailController,
             ContentController,
         ],
-        guards=[require_bearer],
+        guards=[require_bearer, refuse_unsafe_json],
         security=[{"BearerToken": []}],
     )
-    openapi = (
-        None
-        if settings.is_production
-        else OpenAPIConfig(title="market-ai", version=settings.app_version, path="/schema")
-    )
-    return Litestar(
+    openapi = None if settings.is_production else api_docs("market-ai", settings.app_version)
+    app = Litestar(
         route_handlers=[HealthController, api],
         dependencies=dependencies(container),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan(container)],
-        middleware=[request_context_middleware, *rate_limiting(container)],
+        middleware=rate_limiting(container),
         before_send=[security_headers(production=settings.is_production)],
         cors_config=_cors(settings),
         openapi_config=openapi,
@@ -89,3 +88,7 @@ def create_app(container: Container | None = None) -> Litestar:
         logging_config=None,  # structlog is configured once per process (market_ai.logging)
         debug=False,
     )
+    # Around the router, not per route: unknown paths (404) and methods (405) get a request
+    # id and a log line too, which route middleware never sees.
+    app.asgi_handler = request_context_middleware(app.asgi_handler)
+    return app

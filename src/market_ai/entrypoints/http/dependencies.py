@@ -17,6 +17,7 @@ from market_ai.domain.job_overview import JobMonitor
 from market_ai.domain.job_service import JobService
 from market_ai.domain.mail_service import MailService
 from market_ai.domain.metrics_service import MetricsService
+from market_ai.entrypoints.http.detailed_health import DetailedHealth
 from market_ai.entrypoints.worker.embedded import embedded_worker
 
 
@@ -47,10 +48,23 @@ def dependencies(container: Container) -> dict[str, Provide]:
     def content_service() -> ContentService:
         return container.content_service()
 
+    settings = container.settings()
+    operator = settings.operator_token
+    shared_health = DetailedHealth(
+        container.health_service,
+        container.job_monitor,
+        operator_token=operator.get_secret_value() if operator else None,
+        host_figures_for_all=not settings.is_production,
+    )
+
+    def detailed_health() -> DetailedHealth:
+        return shared_health
+
     return {
         "campaigns": Provide(campaign_service, sync_to_thread=False),
         "content": Provide(content_service, sync_to_thread=False),
         "health": Provide(health_service, sync_to_thread=False),
+        "detailed_health": Provide(detailed_health, sync_to_thread=False),
         "metrics": Provide(metrics_service, sync_to_thread=False),
         "jobs": Provide(job_service, sync_to_thread=False),
         "job_monitor": Provide(job_monitor, sync_to_thread=False),

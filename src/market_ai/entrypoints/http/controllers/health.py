@@ -3,48 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import time
 from typing import Any, Final
 
-from litestar import Controller, Response, get, head
+from litestar import Controller, Request, Response, get, head
 from litestar.di import NamedDependency
 
-from market_ai.domain.health import HealthReport, HealthService
+from market_ai.domain.health import HealthService
 from market_ai.domain.job_overview import JobMonitor
-from market_ai.entrypoints.http.system import system_figures
+from market_ai.entrypoints.http.detailed_health import DetailedHealth, checks, job_figures
 
 HEALTH_JSON: Final = "application/health+json"
-JOBS_TIMEOUT: Final = 2.0  # the same bound the dependency probes get
-
-
-def _checks(report: HealthReport) -> dict[str, Any]:
-    return {
-        p.name: {
-            "status": "pass" if p.healthy else "fail",
-            "latency_ms": p.latency_ms,
-            **({"error": p.error} if p.error else {}),
-        }
-        for p in report.probes
-    }
-
-
-async def _jobs(monitor: JobMonitor) -> dict[str, Any]:
-    """Queue figures, or why they could not be read (the probes say which dependency)."""
-    started = time.perf_counter()
-    try:
-        async with asyncio.timeout(JOBS_TIMEOUT):
-            overview = await monitor.overview()
-    except TimeoutError:
-        return {"status": "fail", "error": f"no answer within {JOBS_TIMEOUT:g}s"}
-    except Exception as exc:  # noqa: BLE001 - reported, not raised: health must answer
-        return {"status": "fail", "error": type(exc).__name__}
-    idle = overview.queued > 0 and overview.live_workers == 0
-    return {
-        "status": "warn" if overview.dead or idle else "pass",
-        "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-        **dataclasses.asdict(overview),
-    }
 
 
 class HealthController(Controller):
@@ -71,10 +39,10 @@ class HealthController(Controller):
         Job figures are shown but never decide readiness: a backlog is no reason to stop
         serving the API (the database and Redis probes already cover reaching them).
         """
-        report, jobs = await asyncio.gather(health.readiness(), _jobs(job_monitor))
+        report, jobs = await asyncio.gather(health.readiness(), job_figures(job_monitor))
         body = {
             "status": "pass" if report.ready else "fail",
-            "checks": _checks(report),
+            "checks": checks(report),
             "jobs": jobs,
         }
         return Response(body, status_code=200 if report.ready else 503, media_type=HEALTH_JSON)
@@ -87,27 +55,24 @@ class HealthController(Controller):
 
     @get("/detailed", media_type=HEALTH_JSON, cache=False)
     async def detailed(
-        self, health: NamedDependency[HealthService], job_monitor: NamedDependency[JobMonitor]
+        self, request: Request[Any, Any, Any], detailed_health: NamedDependency[DetailedHealth]
     ) -> Response[dict[str, Any]]:
         """Every dependency with its latency, the job system's figures and the host's.
 
         `warn` (still 200) when jobs are dead or wait with no live worker; 503 when a
-        dependency fails, like readiness.
+        dependency fails, like readiness. Concurrent probes share one report (DetailedHealth);
+        host figures are left out in production unless the caller is an operator.
         """
-        report, jobs = await asyncio.gather(health.readiness(), _jobs(job_monitor))
-        status = "pass" if jobs["status"] == "pass" else "warn"
-        if not report.ready:
-            status = "fail"
-        body = {
-            "status": status,
-            "checks": _checks(report),
-            "jobs": jobs,
-            "system": system_figures(),
-        }
-        return Response(body, status_code=503 if status == "fail" else 200, media_type=HEALTH_JSON)
+        code, shared = await detailed_health.report()
+        body = dict(shared)
+        if not detailed_health.shows_host_figures(request.headers.get("authorization", "")):
+            del body["system"]
+        return Response(body, status_code=code, media_type=HEALTH_JSON)
 
     @head("/detailed", media_type=HEALTH_JSON, cache=False)
-    async def detailed_head(self, health: NamedDependency[HealthService]) -> Response[None]:
+    async def detailed_head(
+        self, detailed_health: NamedDependency[DetailedHealth]
+    ) -> Response[None]:
         """The detailed report's status code only."""
-        report = await health.readiness()
-        return Response(None, status_code=200 if report.ready else 503, media_type=HEALTH_JSON)
+        code, _ = await detailed_health.report()
+        return Response(None, status_code=code, media_type=HEALTH_JSON)
