@@ -8,6 +8,7 @@ from typing import Final, Protocol
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from market_ai.adapters.auth.token_errors import MALFORMED, token_error
 from market_ai.adapters.auth.verified_tokens import Verified, VerifiedTokenCache, validity_window
 from market_ai.domain.errors import Unauthenticated
 
@@ -25,16 +26,6 @@ class SigningKeys(Protocol):
     async def aclose(self) -> None:
         """Release network clients."""
         ...
-
-
-_REASONS: Final[tuple[tuple[type[jwt.PyJWTError], str], ...]] = (
-    (jwt.ExpiredSignatureError, "token expired"),
-    (jwt.ImmatureSignatureError, "token not yet valid"),
-    (jwt.InvalidIssuerError, "token from another issuer"),
-    (jwt.InvalidAudienceError, "token for another audience"),
-    (jwt.MissingRequiredClaimError, "token lacks a required claim"),
-    (jwt.InvalidSignatureError, "bad signature"),
-)
 
 
 class ClerkTokenVerifier:
@@ -84,7 +75,7 @@ class ClerkTokenVerifier:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
-            raise Unauthenticated("invalid token: malformed") from None
+            raise Unauthenticated(MALFORMED) from None
         if header.get("alg") != ALGORITHM:
             raise Unauthenticated(f"invalid token: algorithm must be {ALGORITHM}")
         kid = header.get("kid")
@@ -101,7 +92,7 @@ class ClerkTokenVerifier:
                 options={"require": ["exp", "iss", "sub"], "enforce_minimum_key_length": True},
             )
         except jwt.PyJWTError as error:
-            raise Unauthenticated(f"invalid token: {_reason(error)}") from None
+            raise Unauthenticated(token_error(error)) from None
         self._check_party(claims.get("azp"))
         _check_status(claims.get("sts"))
         subject = claims.get("sub")
@@ -131,10 +122,3 @@ def _check_status(status: object) -> None:
     """
     if status is not None and status != "active":
         raise Unauthenticated("invalid token: the session is not active")
-
-
-def _reason(error: jwt.PyJWTError) -> str:
-    for kind, reason in _REASONS:
-        if isinstance(error, kind):
-            return reason
-    return "malformed or unverifiable"

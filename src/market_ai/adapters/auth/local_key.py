@@ -15,6 +15,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from market_ai.adapters.auth.token_errors import token_error
 from market_ai.adapters.auth.verified_tokens import Verified, VerifiedTokenCache, validity_window
 from market_ai.domain.errors import Unauthenticated
 
@@ -80,7 +81,7 @@ class LocalKeyTokens:
                 options={"require": ["exp", "sub", "iss"]},
             )
         except jwt.PyJWTError as error:
-            raise Unauthenticated(f"invalid token: {error}") from None
+            raise Unauthenticated(token_error(error)) from None
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise Unauthenticated("invalid token: no subject")
