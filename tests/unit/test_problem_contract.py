@@ -162,6 +162,19 @@ async def test_a_reused_idempotency_key_is_a_conflict_naming_the_header(
     assert first.json()["id"] in detail
 
 
+async def test_a_bad_header_is_named_as_the_client_sends_it(
+    client: Client, tokens: LocalKeyTokens
+) -> None:
+    alice = bearer(tokens, "alice")
+    campaign_id = await _campaign(client, alice)
+    too_long = {**alice, "Idempotency-Key": "k" * 300}
+    response = await client.post(f"/api/campaigns/{campaign_id}/analysis", headers=too_long)
+    _assert_problem(response, 400, names=["Idempotency-Key"])  # not the handler's idempotency_key
+    bad_length = {**alice, **JSON, "Content-Length": "abc"}
+    response = await client.post("/api/campaigns", content=b"{}", headers=bad_length)
+    _assert_problem(response, 400, names=["Content-Length"])
+
+
 def test_every_status_maps_to_a_listed_type() -> None:
     for status in (400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 429, 500, 503):
         assert for_status(status).uri in TYPES

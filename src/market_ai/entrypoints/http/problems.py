@@ -14,6 +14,7 @@ from litestar.exceptions import (
     SerializationException,
     ValidationException,
 )
+from litestar.params import ParameterKwarg
 
 from market_ai.domain.errors import (
     BudgetExceeded,
@@ -96,14 +97,26 @@ _UNKNOWN_FIELD: Final = re.compile(r"(?:unknown|missing required) field `([^`]+)
 _AT_PATH: Final = re.compile(r"at `\$\.([^`]+)`")
 
 
-def _param_name(item: dict[str, Any]) -> str:
+def _param_name(request: Request[Any, Any, Any], item: dict[str, Any]) -> str:
     """The field a client should fix: msgspec puts it in the message for nested errors."""
     message = str(item.get("message", ""))
     for pattern in (_UNKNOWN_FIELD, _AT_PATH):
         if found := pattern.search(message):
             return found.group(1)
     key = item.get("key")
-    return BODY if not key or key == "data" else str(key)
+    if not key or key == "data":
+        return BODY
+    if item.get("source") in {"header", "query", "cookie"}:
+        return _wire_name(request, str(key))
+    return str(key)
+
+
+def _wire_name(request: Request[Any, Any, Any], key: str) -> str:
+    """A parameter as the client sends it (`Idempotency-Key`), not as the handler calls it."""
+    parameter = request.route_handler.parsed_fn_signature.parameters.get(key)
+    definition = getattr(parameter, "kwarg_definition", None)
+    name = definition.name if isinstance(definition, ParameterKwarg) else None
+    return name or key
 
 
 def _reason(item: dict[str, Any], default: str) -> str:
@@ -113,12 +126,12 @@ def _reason(item: dict[str, Any], default: str) -> str:
 
 
 def validation_error(
-    _: Request[Any, Any, Any], exc: ValidationException
+    request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[dict[str, Any]]:
     """Name every bad field, whether it came from the body, the path or the query."""
     extra = exc.extra if isinstance(exc.extra, list) else []
     params = [
-        {"name": _param_name(item), "reason": _reason(item, exc.detail)}
+        {"name": _param_name(request, item), "reason": _reason(item, exc.detail)}
         for item in extra
         if isinstance(item, dict)
     ]
@@ -132,6 +145,8 @@ def _at_fault(request: Request[Any, Any, Any], exc: HTTPException) -> dict[str, 
         return {"name": "Authorization", "reason": exc.detail}
     if isinstance(exc.__cause__, SerializationException):  # the body did not decode
         return {"name": BODY, "reason": exc.detail}
+    if exc.detail.startswith("Invalid content-length"):  # Litestar's words for a bad header
+        return {"name": "Content-Length", "reason": "must be a whole number of bytes"}
     if exc.status_code == problem_types.BODY_TOO_LARGE.status:
         limit = request.route_handler.resolve_request_max_body_size()
         return {"name": BODY, "reason": f"must be at most {limit} bytes"}
