@@ -129,7 +129,7 @@ def test_workers_run_jobs_and_a_sigterm_hands_the_long_one_to_the_next(
         assert terminate(second) == 0
     finished = [r for r in records(tmp_path, "finish") if r["job_id"] == slow]
     assert [r["attempt"] for r in finished] == [2]  # completed exactly once, by the next worker
-    assert cli(env, "jobs", "dead").stdout == ""
+    assert cli(env, "jobs", "dead").stdout == "no dead jobs\n"
 
 
 def test_embedded_jobs_survive_a_killed_serve_process(tmp_path: Path) -> None:

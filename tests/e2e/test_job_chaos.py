@@ -359,7 +359,8 @@ def test_a_job_that_always_crashes_its_worker_ends_dead_and_others_flow(rig: Rig
         time.sleep(0.1)
     tally = exactly_once(rig, ids)
     crashes = len(rig.runs(poison))
-    listed = rig.cli("jobs", "dead").stdout.splitlines()
+    header, *listed = rig.cli("jobs", "dead").stdout.splitlines()
+    assert header.startswith("ID\tTYPE\t")
     say(f"poison: {tally}, crashed workers={deaths}, poison executions={crashes}")
     assert [line.split("\t")[0] for line in listed] == [poison]
     assert "crashes its workers" in listed[0]

@@ -82,7 +82,8 @@ async def test_run_stores_the_analysis_once_however_often_the_job_is_delivered(
         "as_of": "2026-03-10",
         "pacing_status": "in_flight",
         "pacing_percent": "10.00",  # 100 spent of an expected 1000
-        "summary": False,
+        "summary": None,
+        "summary_model": None,
     }
     latest = await analyses.latest("alice", campaign_id)
     assert latest.job_id == job.id
@@ -128,7 +129,8 @@ async def test_a_configured_writer_adds_a_summary_with_its_model(rig: ServiceRig
     job = await analyses.request("alice", campaign_id)
     result = await analyses.run(context(job, attempt=2))
     assert result is not None
-    assert result["summary"] is True
+    assert result["summary"] == "Spend is pacing well under budget."
+    assert result["summary_model"] == "gpt-test"
     stored = rig.store.analyses[job.id]
     assert (stored.summary, stored.summary_model) == (
         "Spend is pacing well under budget.",
@@ -170,7 +172,7 @@ async def test_a_failing_writer_never_fails_the_analysis(
     with caplog.at_level(logging.WARNING, logger="market_ai.domain.analysis_service"):
         result = await analyses.run(context(job))
     assert result is not None
-    assert result["summary"] is False
+    assert (result["summary"], result["summary_model"]) == (None, None)
     stored = rig.store.analyses[job.id]
     assert (stored.summary, stored.summary_model) == (None, None)
     assert stored.figures["totals"]["spend"] == "100.00"

@@ -107,7 +107,7 @@ async def test_the_summary_is_stored_and_its_one_call_settled_at_its_cost() -> N
     result = await rig.analyses.run(context(job, attempt=3))
 
     assert result is not None
-    assert result["summary"] is True
+    assert result["summary"] == "copy 0 via gpt-4o-mini"
     stored = rig.base.store.analyses[job.id]
     assert (stored.summary, stored.summary_model) == ("copy 0 via gpt-4o-mini", "gpt-4o-mini")
     [prompt] = rig.generator.calls

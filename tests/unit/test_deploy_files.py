@@ -197,6 +197,47 @@ def test_compose_app_services_share_one_image() -> None:
         assert _compose()["services"][name]["build"]["dockerfile"] == "Containerfile"
 
 
+def test_compose_publishes_only_the_api_so_host_databases_do_not_collide() -> None:
+    services = _compose()["services"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"api"}
+
+
+def test_compose_host_ports_file_publishes_postgres_and_redis_on_loopback_only() -> None:
+    services = _yaml("compose.host-ports.yaml")["services"]
+    assert set(services) == {"db", "redis"}
+    for name, service in services.items():
+        [port] = service["ports"]
+        assert str(port).startswith("127.0.0.1:"), f"{name} must bind loopback only"
+        assert set(service) == {"ports"}, f"{name}: the override adds ports and nothing else"
+
+
+def _data_dir() -> str:
+    envs = [args for keyword, args in _containerfile_instructions() if keyword == "ENV"]
+    found = re.search(r"MARKET_AI_DATA_DIR=(\S+)", " ".join(envs))
+    assert found is not None, "the image sets MARKET_AI_DATA_DIR"
+    return found.group(1)
+
+
+def test_compose_keeps_the_signing_key_and_outbox_on_one_named_volume() -> None:
+    """The data dir holds the dev signing key and the .eml outbox: both outlive a recreate."""
+    compose = _compose()
+    mounts = {}
+    for name in ("api", "worker"):
+        volumes = compose["services"][name]["volumes"]
+        [mount] = [v for v in volumes if str(v).endswith(":" + _data_dir())]
+        mounts[name] = str(mount).split(":", 1)[0]
+    assert mounts["api"] == mounts["worker"], "exec api market-ai token must sign with its key"
+    assert mounts["api"] in compose["volumes"], "a named volume, not a host path"
+
+
+def test_compose_says_which_version_reads_its_optional_env_file() -> None:
+    lines = (REPO_ROOT / "compose.yaml").read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() == "env_file:")
+    assert "Compose 2.24 or later" in lines[at - 1]
+    assert _compose()["x-app"]["env_file"] == [{"path": ".env", "required": False}]
+
+
 # --- deploy/render.yaml ---------------------------------------------------------------
 
 

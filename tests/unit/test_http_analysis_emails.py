@@ -74,8 +74,11 @@ async def test_an_analysis_is_accepted_run_by_the_worker_and_read_back(
     assert (await client.get(path, headers=alice)).status_code == 404  # none yet
     started = await client.post(path, headers=alice)
     assert started.status_code == 202, started.text
-    job_id = started.json()["job_id"]
+    job_id = started.json()["id"]
     assert started.headers["location"] == f"/api/jobs/{job_id}"
+    polled = (await client.get(started.headers["location"], headers=alice)).json()
+    assert set(started.json()) == set(polled)  # the 202 body is the job resource itself
+    assert started.json()["type"] == "analyze_campaign"
     job = await _finished(client, started.headers["location"], alice)
     assert job["status"] == "succeeded", job
     assert job["result"]["pacing_status"] == "in_flight"
@@ -93,6 +96,8 @@ async def test_an_analysis_is_accepted_run_by_the_worker_and_read_back(
     assert week["spend"]["change_percent"] == "133.33"  # 70 against 30
     assert body["best_day"]["roas"] == "2.5000"
     assert body["summary_model"] == "offline"  # the embedded default summarises for free
+    assert job["result"]["summary"] == body["summary"]  # the text, not whether there is one
+    assert job["result"]["summary_model"] == "offline"
     assert body["summary"].startswith("Spring launch spent USD 100.00 and earned USD 250.00")
     assert "It is pacing at 10.00% of the USD 1000.00 expected by now" in body["summary"]
 
@@ -112,16 +117,16 @@ async def test_a_repeated_idempotency_key_returns_the_same_job(
         first = await client.post(path, json=body, headers=keyed)
         again = await client.post(path, json=body, headers=keyed)
         assert (first.status_code, again.status_code) == (202, 202)
-        assert again.json()["job_id"] == first.json()["job_id"]
+        assert again.json()["id"] == first.json()["id"]
         unkeyed = await client.post(path, json=body, headers=alice)
-        assert unkeyed.json()["job_id"] != first.json()["job_id"]
+        assert unkeyed.json()["id"] != first.json()["id"]
         bobs = await client.post(
             path.replace(campaign_id, bobs_campaign),
             json=body,
             headers={**bob, "Idempotency-Key": f"key-{path}"},
         )
         assert bobs.status_code == 202
-        assert bobs.json()["job_id"] != first.json()["job_id"]  # keys are per user
+        assert bobs.json()["id"] != first.json()["id"]  # keys are per user
 
 
 async def test_an_email_is_sent_once_into_the_outbox(
@@ -134,7 +139,7 @@ async def test_an_email_is_sent_once_into_the_outbox(
     assert started.status_code == 202, started.text
     job = await _finished(client, started.headers["location"], alice)
     assert job["status"] == "succeeded", job
-    job_id = started.json()["job_id"]
+    job_id = started.json()["id"]
     assert job["result"]["message_id"] == f"<job-{job_id}@localhost>"
     sent = message_from_bytes(_only_file(settings.data_dir / "outbox"), policy=policy.default)
     assert (sent["To"], sent["Subject"]) == ("ops@example.com, cfo@example.com", "Weekly")
@@ -151,7 +156,7 @@ async def _variant(client: Client, campaign_id: str, headers: dict[str, str]) ->
     assert job["status"] == "succeeded", job
     listed = await client.get(f"/api/campaigns/{campaign_id}/content", headers=headers)
     [variant] = listed.json()
-    assert variant["job_id"] == started.json()["job_id"]
+    assert variant["job_id"] == started.json()["id"]
     return dict(variant)
 
 

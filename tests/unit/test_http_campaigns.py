@@ -126,6 +126,15 @@ async def test_another_users_campaign_is_404(client: Client, tokens: LocalKeyTok
     assert still.json()["name"] == created["name"]
 
 
+@pytest.mark.parametrize(("sent", "stored"), [(12.5, "12.50"), (0.1, "0.10"), (1500, "1500.00")])
+async def test_money_as_an_exact_json_number_is_accepted_and_returned_as_a_string(
+    client: Client, tokens: LocalKeyTokens, sent: float, stored: str
+) -> None:
+    """As the README says: a decimal string or an exact number in, always a string out."""
+    created = await create(client, bearer(tokens, "alice"), budget=sent)
+    assert created["budget"] == stored
+
+
 @pytest.mark.parametrize(
     "headers",
     [

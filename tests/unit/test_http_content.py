@@ -53,7 +53,7 @@ async def test_a_request_is_accepted_run_offline_and_listed(
     )
 
     assert response.status_code == 202
-    job_id = response.json()["job_id"]
+    job_id = response.json()["id"]
     assert response.headers["Location"] == f"/api/jobs/{job_id}"
     job = await _job(client, job_id, headers)
     assert job["status"] == "succeeded"
@@ -82,8 +82,8 @@ async def test_the_same_idempotency_key_returns_the_same_job(
     other = await client.post(url, json={"kind": "ad_copy"}, headers=keyed)
 
     assert (first.status_code, again.status_code) == (202, 202)
-    assert again.json()["job_id"] == first.json()["job_id"]
-    assert fresh.json()["job_id"] != first.json()["job_id"]
+    assert again.json()["id"] == first.json()["id"]
+    assert fresh.json()["id"] != first.json()["id"]
     assert other.status_code == 409
 
 

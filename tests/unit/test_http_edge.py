@@ -100,6 +100,31 @@ async def test_an_unlisted_origin_gets_no_cors_grant(cors_client: Client, method
     assert "access-control-allow-origin" not in response.headers  # so the browser refuses
 
 
+@pytest.mark.parametrize(
+    ("origin", "extra", "names"),
+    [
+        (ELSEWHERE, {}, ["Origin"]),
+        (APP_ORIGIN, {"Access-Control-Request-Method": "TRACE"}, ["Access-Control-Request-Method"]),
+        (
+            APP_ORIGIN,
+            {"Access-Control-Request-Headers": "x-evil"},
+            ["Access-Control-Request-Headers"],
+        ),
+    ],
+)
+async def test_a_refused_preflight_is_problem_details_naming_the_header(
+    cors_client: Client, origin: str, extra: dict[str, str], names: list[str]
+) -> None:
+    headers = {"Origin": origin, **PREFLIGHT, **extra}
+    response = await cors_client.options("/api/campaigns", headers=headers)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == "urn:market-ai:problem:validation"
+    assert [p["name"] for p in body["invalid-params"]] == names
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
 async def test_without_allowed_origins_no_cors_header_is_sent(tmp_path: Path) -> None:
     async with serving(tmp_path) as client:
         for origin in (APP_ORIGIN, ELSEWHERE):

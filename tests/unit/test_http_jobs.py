@@ -67,7 +67,7 @@ async def test_work_that_starts_a_job_answers_202_with_a_location(container: Con
     response = accepted(job)
     assert response.status_code == 202
     assert response.headers["Location"] == f"/api/jobs/{job.id}"
-    assert response.content.job_id == job.id
+    assert response.content.id == job.id
     assert response.content.status is JobStatus.QUEUED
 
 

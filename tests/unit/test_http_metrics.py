@@ -142,7 +142,7 @@ async def test_unknown_campaign_is_404(client: Client, alice: dict[str, str]) ->
 
 
 async def test_requires_a_bearer_token(client: Client, url: str) -> None:
-    assert problem_params(await client.get(url), 401) == []
+    assert problem_params(await client.get(url), 401) == ["Authorization"]
 
 
 @pytest.mark.parametrize(

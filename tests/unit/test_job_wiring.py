@@ -164,6 +164,9 @@ async def test_cli_lists_and_retries_a_dead_job(
     finally:
         await stop(container)
     assert await _in_thread(["jobs", "dead"]) == 0
+    header = ["ID", "TYPE", "OWNER", "ATTEMPTS", "FINISHED", "LAST ERROR"]
+    assert "\t".join(header) in capsys.readouterr().out.splitlines()  # log lines share stdout
+    assert await _in_thread(["jobs", "dead"]) == 0
     [line] = data(capsys.readouterr().out)
     assert line.startswith(f"{job.id}\tnoop\talice\t0/5\t")
     assert line.endswith("\tpoison: crashed 6 workers")

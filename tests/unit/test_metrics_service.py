@@ -179,6 +179,32 @@ async def test_report_defaults_to_the_last_30_days(
     assert older.start == date(2025, 1, 2)
 
 
+async def _flighted(store: InMemoryStore, starts_on: date, ends_on: date | None) -> UUID:
+    campaigns = CampaignService(lambda: InMemoryUnitOfWork(store), FixedClock(NOW))
+    draft = CampaignDraft(
+        name="Flight", channel=Channel.SEARCH, starts_on=starts_on, ends_on=ends_on
+    )
+    return (await campaigns.create("alice", draft)).id
+
+
+async def test_a_campaign_with_a_flight_reports_its_flight_by_default(
+    service: MetricsService, store: InMemoryStore
+) -> None:
+    january = await _flighted(store, date(2025, 1, 5), date(2025, 1, 20))  # ended: it ran then
+    await service.record("alice", january, [day(4), day(5), day(20), day(21)])
+    report = await service.report("alice", january)
+    assert (report.start, report.end) == (date(2025, 1, 5), date(2025, 1, 20))
+    assert [r.day for r in report.rows] == [date(2025, 1, 5), date(2025, 1, 20)]
+    running = await _flighted(store, date(2025, 1, 10), None)  # still running: up to today
+    report = await service.report("alice", running)
+    assert (report.start, report.end) == (date(2025, 1, 10), NOW.date())
+    ahead = await _flighted(store, date(2025, 6, 1), date(2025, 6, 30))  # not begun: day one
+    report = await service.report("alice", ahead)
+    assert (report.start, report.end) == (date(2025, 6, 1), date(2025, 6, 1))
+    given = await service.report("alice", january, end=date(2025, 1, 31))  # one date: calendar
+    assert (given.start, given.end) == (date(2025, 1, 2), date(2025, 1, 31))
+
+
 async def test_from_after_to_is_refused(service: MetricsService, campaign_id: UUID) -> None:
     with pytest.raises(InvalidInput) as caught:
         await service.report("alice", campaign_id, date(2025, 1, 2), date(2025, 1, 1))

@@ -50,6 +50,7 @@ async def test_problem_details_schema_matches_what_the_api_sends(
     schema = await _schema(client)
     problem = schema["components"]["schemas"]["ProblemDetails"]
     assert set(problem["required"]) == {"type", "title", "status", "detail"}
+    assert "urn:market-ai:problem:invalid-input" in problem["properties"]["type"]["description"]
     assert "invalid-params" in problem["properties"]
     answer = await client.get("/api/campaigns")  # a real problem, to compare with the schema
     assert answer.status_code == 401

@@ -10,11 +10,10 @@ from typing import Any, Final
 from uuid import UUID
 
 from market_ai.domain.campaigns import Campaign
+from market_ai.domain.flight import flight_window
 from market_ai.domain.metrics import DailyMetrics, MetricsSummary, summarise
 from market_ai.domain.pacing import PERCENT_QUANTUM, Pacing, pace
 
-WINDOW_MAX_DAYS: Final = 3 * 366  # as metrics reports: one analysis never reads years of rows
-DEFAULT_WINDOW_DAYS: Final = 30  # without a start date, the window ad platforms open on
 TREND_DAYS: Final = 7
 
 
@@ -91,13 +90,8 @@ class Analysis:
 
 
 def analysis_window(campaign: Campaign, as_of: date) -> tuple[date, date]:
-    """[flight start or 29 days before the end, flight end or as_of, whichever is first].
-
-    The start may follow the end (a flight in the future): the window is then empty.
-    """
-    end = as_of if campaign.ends_on is None else min(as_of, campaign.ends_on)
-    start = campaign.starts_on or end - timedelta(days=DEFAULT_WINDOW_DAYS - 1)
-    return max(start, end - timedelta(days=WINDOW_MAX_DAYS - 1)), end
+    """The campaign's flight up to `as_of` (flight_window); empty while it has not begun."""
+    return flight_window(campaign.starts_on, campaign.ends_on, as_of)
 
 
 def _percent_change(

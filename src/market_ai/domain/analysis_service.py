@@ -151,5 +151,6 @@ def _result(analysis: Analysis) -> dict[str, Any]:
         "as_of": analysis.as_of.isoformat(),
         "pacing_status": pacing.get("status"),
         "pacing_percent": pacing.get("pacing_percent"),
-        "summary": analysis.summary is not None,
+        "summary": analysis.summary,  # null when skipped (the log says why)
+        "summary_model": analysis.summary_model,
     }

@@ -16,7 +16,14 @@ class NotFound(DomainError):  # noqa: N818 - reads as the condition, like HTTP's
 
 
 class Conflict(DomainError):  # noqa: N818
-    """The request clashes with the current state (a concurrent change, a duplicate)."""
+    """The request clashes with the current state (a concurrent change, a duplicate).
+
+    `field` names the part of the request at fault, when one is (an Idempotency-Key).
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class InvalidInput(DomainError):  # noqa: N818

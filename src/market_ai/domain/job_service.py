@@ -21,6 +21,7 @@ from market_ai.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 DEAD_LIST_MAX: Final = 1_000
 SUBMIT_MANY_MAX: Final = 10_000
+IDEMPOTENCY_KEY: Final = "Idempotency-Key"  # what a conflict on the key names as its field
 
 
 class JobService:
@@ -59,7 +60,10 @@ class JobService:
         job = self._new_job(owner_id, job_type, payload, idempotency_key)
         stored = await uow.jobs.add(job)
         if stored.id != job.id and stored.type != job_type:
-            raise Conflict(f"idempotency key already used for a {stored.type} job ({stored.id})")
+            raise Conflict(
+                f"idempotency key already used by job {stored.id} ({stored.type})",
+                field=IDEMPOTENCY_KEY,
+            )
         return stored
 
     async def enqueue_request(
@@ -78,7 +82,10 @@ class JobService:
         """
         job = await self.enqueue(uow, owner_id, job_type, payload, idempotency_key=idempotency_key)
         if dict(job.payload) != payload:
-            raise Conflict("the Idempotency-Key was already used for another request")
+            raise Conflict(
+                f"idempotency key already used by job {job.id} for another request",
+                field=IDEMPOTENCY_KEY,
+            )
         return job
 
     async def submit(

@@ -8,13 +8,15 @@ from datetime import date, timedelta
 from typing import Final
 from uuid import UUID
 
+from market_ai.domain.campaigns import Campaign
 from market_ai.domain.errors import InvalidInput, NotFound
+from market_ai.domain.flight import DEFAULT_WINDOW_DAYS, WINDOW_MAX_DAYS, flight_window
 from market_ai.domain.metrics import DailyMetrics, MetricsSummary, summarise
 from market_ai.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 BATCH_MAX: Final = 1_000  # a bit under three years of days per request
-RANGE_MAX_DAYS: Final = 3 * 366  # three years, leap days included
-DEFAULT_RANGE_DAYS: Final = 30  # what ad platforms open their reports on
+RANGE_MAX_DAYS: Final = WINDOW_MAX_DAYS
+DEFAULT_RANGE_DAYS: Final = DEFAULT_WINDOW_DAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,14 +90,15 @@ class MetricsService:
     ) -> MetricsReport:
         """Return the stored days in [start, end] and their summary.
 
-        `end` defaults to today (UTC) and `start` to 29 days before `end`: the last 30 days,
-        the window ad platforms open on.
+        With neither date, the campaign's flight up to today (flight_window), so a campaign
+        that ran in March reports March; a flight yet to begin reports its first day. With
+        one date, the other is as a calendar would have it: `end` today, `start` 29 days
+        before `end`.
         """
-        end = self._clock.today() if end is None else end
-        start = end - timedelta(days=DEFAULT_RANGE_DAYS - 1) if start is None else start
-        check_range(start, end)
         async with self._uow() as uow:
-            await _must_own(uow, owner_id, campaign_id)
+            campaign = await _must_own(uow, owner_id, campaign_id)
+            start, end = self._window(campaign, start, end)
+            check_range(start, end)
             rows = list(await uow.metrics.list_range(campaign_id, start, end))
         return MetricsReport(
             campaign_id=campaign_id,
@@ -105,7 +108,20 @@ class MetricsService:
             summary=summarise(rows),
         )
 
+    def _window(
+        self, campaign: Campaign, start: date | None, end: date | None
+    ) -> tuple[date, date]:
+        today = self._clock.today()
+        if start is None and end is None:
+            first, last = flight_window(campaign.starts_on, campaign.ends_on, today)
+            return first, max(first, last)
+        end = today if end is None else end
+        start = end - timedelta(days=DEFAULT_RANGE_DAYS - 1) if start is None else start
+        return start, end
 
-async def _must_own(uow: UnitOfWork, owner_id: str, campaign_id: UUID) -> None:
-    if await uow.campaigns.get(owner_id, campaign_id) is None:
+
+async def _must_own(uow: UnitOfWork, owner_id: str, campaign_id: UUID) -> Campaign:
+    campaign = await uow.campaigns.get(owner_id, campaign_id)
+    if campaign is None:
         raise NotFound("campaign not found")
+    return campaign

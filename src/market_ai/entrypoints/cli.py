@@ -14,6 +14,7 @@ from market_ai.logging import configure_logging
 from market_ai.settings import Settings, SettingsError, load_settings
 
 APP_FACTORY: Final = "market_ai.entrypoints.http.app:create_app()"
+TOKEN_HOURS_MAX: Final = 24 * 366  # a development token for a year at most
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -47,7 +48,16 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _token(args: argparse.Namespace, settings: Settings) -> int:
-    """Print a development token for `--user`; refuses where a real identity provider rules."""
+    """Print a development token for `--user`; refuses where a real identity provider rules.
+
+    A token the server would refuse (no subject, already expired) is refused here instead.
+    """
+    if not args.user.strip():
+        print("market-ai: --user must name a user (the token's sub)", file=sys.stderr)  # noqa: T201
+        return 2
+    if not 0 < args.hours <= TOKEN_HOURS_MAX:  # NaN fails too
+        print(f"market-ai: --hours must be above 0 and at most {TOKEN_HOURS_MAX}", file=sys.stderr)  # noqa: T201
+        return 2
     if settings.identity_provider_configured:
         print(  # noqa: T201
             "market-ai: an identity provider is configured (CLERK_*); get tokens from it",

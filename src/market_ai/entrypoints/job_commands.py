@@ -13,7 +13,7 @@ from uuid import UUID
 
 import structlog
 
-from market_ai.container import Container, build_container, queue_kind, start, stop, storage_kind
+from market_ai.container import Container, build_container, start, stop, storage_kind
 from market_ai.domain.errors import DomainError
 from market_ai.logging import configure_logging
 
@@ -81,11 +81,8 @@ async def _guard_redis(container: Container) -> str | None:
 
 async def _work(container: Container, args: argparse.Namespace) -> int:
     """Run until SIGTERM or SIGINT, then drain within WORKER_GRACE_SECONDS and exit 0."""
-    if queue_kind(container.settings()) == "redis":
-        if (problem := await _guard_redis(container)) is not None:
-            return _fail(problem)
-    else:
-        log.info("worker.no_redis", note="jobs reach this worker through the database only")
+    if (problem := await _guard_redis(container)) is not None:  # _worker saw REDIS_URL set
+        return _fail(problem)
     from market_ai.entrypoints.worker import run_worker  # noqa: PLC0415
 
     halt = asyncio.Event()
@@ -96,9 +93,17 @@ async def _work(container: Container, args: argparse.Namespace) -> int:
     return 0
 
 
+DEAD_COLUMNS = ("ID", "TYPE", "OWNER", "ATTEMPTS", "FINISHED", "LAST ERROR")
+
+
 async def _dead(container: Container, args: argparse.Namespace) -> int:
-    """One tab-separated line per dead job, most recent first."""
-    for job in await container.job_service().list_dead(limit=args.limit):
+    """A header, then one tab-separated line per dead job, most recent first; or says none."""
+    dead = await container.job_service().list_dead(limit=args.limit)
+    if not dead:
+        sys.stdout.write("no dead jobs\n")
+        return 0
+    sys.stdout.write("\t".join(DEAD_COLUMNS) + "\n")
+    for job in dead:
         finished = job.finished_at.isoformat() if job.finished_at else "-"
         fields = [str(job.id), job.type, job.owner_id, f"{job.attempt}/{job.max_attempts}"]
         sys.stdout.write("\t".join([*fields, finished, job.last_error or "-"]) + "\n")
@@ -147,13 +152,30 @@ def _bind(
     return handler
 
 
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    """A separate worker takes jobs from Redis; without it `serve` runs them (WORKER_EMBEDDED).
+
+    A second, database-polling worker beside the embedded one would be a mode nobody
+    documents or sizes for, so it is refused rather than half supported.
+    """
+    if settings.redis_url is None and storage_kind(settings) != "memory":
+        return _fail(NO_REDIS, 2)
+    return _run(settings, _work, args)
+
+
+NO_REDIS = (
+    "`market-ai worker` takes jobs from Redis: set REDIS_URL "
+    "(without it, `market-ai serve` runs jobs in its own process)"
+)
+
+
 def add_job_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's private subparsers type
     """Register `worker` and `jobs` on the CLI's subcommands."""
     worker = commands.add_parser("worker", help="run background jobs until SIGTERM")
     worker.add_argument(
         "--concurrency", type=_positive, help="jobs run at once (default $WORKER_CONCURRENCY)"
     )
-    worker.set_defaults(handler=_bind(_work))
+    worker.set_defaults(handler=_worker)
 
     jobs = commands.add_parser("jobs", help="inspect and operate the job system")
     actions = jobs.add_subparsers(dest="action", required=True, metavar="ACTION")

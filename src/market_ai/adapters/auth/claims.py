@@ -1,36 +1,13 @@
-"""The checks every token verifier shares: what a subject may be, and what a failure may say."""
+"""The subject rule every token verifier shares (what a failure may say is in token_errors)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Final
 
-import jwt
-
 from market_ai.domain.errors import Unauthenticated
 
 MAX_SUBJECT_LENGTH: Final = 255  # the owner columns' width: a longer id could not be stored
-
-_REASONS: Final[tuple[tuple[type[jwt.PyJWTError], str], ...]] = (
-    (jwt.ExpiredSignatureError, "token expired"),
-    (jwt.ImmatureSignatureError, "token not yet valid"),
-    (jwt.InvalidIssuerError, "token from another issuer"),
-    (jwt.InvalidAudienceError, "token for another audience"),
-    (jwt.MissingRequiredClaimError, "token lacks a required claim"),
-    (jwt.InvalidSignatureError, "bad signature"),
-)
-
-
-def reason(error: jwt.PyJWTError) -> str:
-    """A fixed phrase for a PyJWT failure.
-
-    PyJWT's own messages quote the token (a `crit` extension's name, a claim's value); ours
-    reach a response header, where a quoted CR/LF would be illegal, and logs.
-    """
-    for kind, phrase in _REASONS:
-        if isinstance(error, kind):
-            return phrase
-    return "malformed or unverifiable"
 
 
 def subject_of(claims: Mapping[str, object]) -> str:

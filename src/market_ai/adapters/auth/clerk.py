@@ -8,7 +8,8 @@ from typing import Final, Protocol
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from market_ai.adapters.auth.claims import reason, subject_of
+from market_ai.adapters.auth.claims import subject_of
+from market_ai.adapters.auth.token_errors import MALFORMED, token_error
 from market_ai.adapters.auth.verified_tokens import Verified, VerifiedTokenCache, validity_window
 from market_ai.domain.errors import Unauthenticated
 
@@ -74,7 +75,7 @@ class ClerkTokenVerifier:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
-            raise Unauthenticated("invalid token: malformed") from None
+            raise Unauthenticated(MALFORMED) from None
         if header.get("alg") != ALGORITHM:
             raise Unauthenticated(f"invalid token: algorithm must be {ALGORITHM}")
         kid = header.get("kid")
@@ -91,7 +92,7 @@ class ClerkTokenVerifier:
                 options={"require": ["exp", "iss", "sub"], "enforce_minimum_key_length": True},
             )
         except jwt.PyJWTError as error:
-            raise Unauthenticated(f"invalid token: {reason(error)}") from None
+            raise Unauthenticated(token_error(error)) from None
         self._check_party(claims.get("azp"))
         _check_status(claims.get("sts"))
         subject = subject_of(claims)

@@ -16,7 +16,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from market_ai.adapters.auth.claims import reason, subject_of
+from market_ai.adapters.auth.claims import subject_of
+from market_ai.adapters.auth.token_errors import token_error
 from market_ai.adapters.auth.verified_tokens import Verified, VerifiedTokenCache, validity_window
 from market_ai.domain.errors import Unauthenticated
 
@@ -107,7 +108,7 @@ class LocalKeyTokens:
                 options={"require": ["exp", "sub", "iss"]},
             )
         except jwt.PyJWTError as error:
-            raise Unauthenticated(f"invalid token: {reason(error)}") from None
+            raise Unauthenticated(token_error(error)) from None
         subject = subject_of(claims)
         if (window := validity_window(claims, self._leeway)) is not None:
             self._verified.put(token, Verified(subject, None, self._public, *window))

@@ -16,6 +16,7 @@ from market_ai.entrypoints.http.controllers.emails import EmailController
 from market_ai.entrypoints.http.controllers.health import HealthController
 from market_ai.entrypoints.http.controllers.jobs import JobController
 from market_ai.entrypoints.http.controllers.metrics import MetricsController
+from market_ai.entrypoints.http.cors_refusals import cors_problems
 from market_ai.entrypoints.http.dependencies import dependencies, lifespan
 from market_ai.entrypoints.http.header_deadline import bound_header_time
 from market_ai.entrypoints.http.problems import EXCEPTION_HANDLERS
@@ -81,7 +82,7 @@ def create_app(container: Container | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan(container)],
         middleware=rate_limiting(container),
-        before_send=[security_headers(production=settings.is_production)],
+        before_send=[security_headers(production=settings.is_production), cors_problems()],
         cors_config=_cors(settings),
         openapi_config=openapi,
         request_max_body_size=settings.max_body_bytes,

@@ -49,24 +49,11 @@ class JobOut(msgspec.Struct):
         )
 
 
-class JobAccepted(msgspec.Struct):
-    """The answer of an endpoint that started a job: poll `location` for its outcome."""
-
-    job_id: UUID
-    status: JobStatus
-    location: str
-
-
 def job_location(job: Job) -> str:
     """Where the job's record is read."""
     return f"/api/jobs/{job.id}"
 
 
-def accepted(job: Job) -> Response[JobAccepted]:
-    """202 Accepted with the job id and a Location to poll: how long work is answered."""
-    location = job_location(job)
-    return Response(
-        JobAccepted(job_id=job.id, status=job.status, location=location),
-        status_code=202,
-        headers={"Location": location},
-    )
+def accepted(job: Job) -> Response[JobOut]:
+    """202 Accepted with the job itself (as `GET Location` shows it) and a Location to poll."""
+    return Response(JobOut.of(job), status_code=202, headers={"Location": job_location(job)})

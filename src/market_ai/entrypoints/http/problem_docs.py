@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Annotated, Final
 
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
 
+from market_ai.entrypoints.http.problem_types import PROBLEM_TYPES, VALIDATION
 from market_ai.entrypoints.http.problems import PROBLEM_JSON
 
 
@@ -20,7 +21,13 @@ class InvalidParam(msgspec.Struct):
 class ProblemDetails(msgspec.Struct):
     """RFC 9457 problem details, as every error of this API is shaped."""
 
-    type: str
+    type: Annotated[
+        str,
+        msgspec.Meta(
+            description="what went wrong, one of: " + ", ".join(k.uri for k in PROBLEM_TYPES),
+            examples=[VALIDATION.uri],
+        ),
+    ]
     title: str
     status: int
     detail: str
@@ -30,7 +37,7 @@ class ProblemDetails(msgspec.Struct):
 
 
 _WHY: Final = {
-    400: "Malformed request: a parameter or the body failed validation (fields named)",
+    400: "The request does not match the schema (undecodable, wrong type or shape; named)",
     401: "Missing, expired or invalid bearer token",
     404: "No such resource for this user (another user's reads as absent)",
     409: "The resource changed concurrently or clashes with its current state",

@@ -8,7 +8,7 @@ from litestar.di import NamedDependency
 from market_ai.domain.analysis_service import AnalysisService
 from market_ai.entrypoints.http.analysis_schemas import AnalysisOut
 from market_ai.entrypoints.http.auth import SignedIn
-from market_ai.entrypoints.http.job_schemas import JobAccepted, accepted
+from market_ai.entrypoints.http.job_schemas import JobOut, accepted
 from market_ai.entrypoints.http.params import CampaignId, IdempotencyKey
 from market_ai.entrypoints.http.problem_docs import problem_responses
 
@@ -28,7 +28,7 @@ class AnalysisController(Controller):
         request: SignedIn,
         campaign_id: CampaignId,
         idempotency_key: IdempotencyKey = None,
-    ) -> Response[JobAccepted]:
+    ) -> Response[JobOut]:
         """202 with the job to poll; GET this path once it succeeded."""
         job = await analyses.request(request.user, campaign_id, idempotency_key=idempotency_key)
         return accepted(job)

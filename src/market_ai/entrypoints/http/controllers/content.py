@@ -9,7 +9,7 @@ from litestar.params import JSONBody
 from market_ai.domain.content_service import ContentService
 from market_ai.entrypoints.http.auth import SignedIn
 from market_ai.entrypoints.http.content_schemas import ContentIn, ContentOut
-from market_ai.entrypoints.http.job_schemas import JobAccepted, accepted
+from market_ai.entrypoints.http.job_schemas import JobOut, accepted
 from market_ai.entrypoints.http.params import CampaignId, IdempotencyKey, PageNumber, PerPage
 from market_ai.entrypoints.http.problem_docs import problem_responses
 
@@ -30,7 +30,7 @@ class ContentController(Controller):
         campaign_id: CampaignId,
         data: JSONBody[ContentIn],
         idempotency_key: IdempotencyKey = None,
-    ) -> Response[JobAccepted]:
+    ) -> Response[JobOut]:
         """202 with the job to poll; 422 when the worst case cannot fit a budget."""
         job = await content.request(
             request.user, campaign_id, data.to_domain(), idempotency_key=idempotency_key

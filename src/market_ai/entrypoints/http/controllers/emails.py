@@ -9,7 +9,7 @@ from litestar.params import JSONBody
 from market_ai.domain.mail_service import MailService
 from market_ai.entrypoints.http.analysis_schemas import EmailIn
 from market_ai.entrypoints.http.auth import SignedIn
-from market_ai.entrypoints.http.job_schemas import JobAccepted, accepted
+from market_ai.entrypoints.http.job_schemas import JobOut, accepted
 from market_ai.entrypoints.http.params import CampaignId, IdempotencyKey
 from market_ai.entrypoints.http.problem_docs import problem_responses
 
@@ -30,7 +30,7 @@ class EmailController(Controller):
         campaign_id: CampaignId,
         data: JSONBody[EmailIn],
         idempotency_key: IdempotencyKey = None,
-    ) -> Response[JobAccepted]:
+    ) -> Response[JobOut]:
         """202 with the job to poll; its result carries the Message-ID once sent."""
         job = await mail.request(
             request.user,

@@ -30,12 +30,22 @@ _ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 From = Annotated[
     str | None,
     QueryParameter(
-        name="from", description="first day, YYYY-MM-DD, inclusive (default: `to` - 29 days)"
+        name="from",
+        description=(
+            "first day, YYYY-MM-DD, inclusive (default: the campaign's start date, or `to` - 29"
+            " days; with `to` given, `to` - 29 days)"
+        ),
     ),
 ]
 To = Annotated[
     str | None,
-    QueryParameter(name="to", description="last day, YYYY-MM-DD, inclusive (default: today, UTC)"),
+    QueryParameter(
+        name="to",
+        description=(
+            "last day, YYYY-MM-DD, inclusive (default: the campaign's end date if already past,"
+            " else today, UTC)"
+        ),
+    ),
 ]
 
 
@@ -85,7 +95,10 @@ class MetricsController(Controller):
         start: From = None,
         end: To = None,
     ) -> MetricsReportOut:
-        """The days in [from, to], ordered by date, with totals and KPIs over the range."""
+        """The days in [from, to], ordered by date, with totals and KPIs over the range.
+
+        Without dates, the campaign's flight up to today, so a past campaign shows its days.
+        """
         report = await metrics.report(
             request.user, campaign_id, _iso_date("from", start), _iso_date("to", end)
         )
