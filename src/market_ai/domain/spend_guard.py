@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
@@ -21,6 +22,7 @@ from market_ai.domain.ports import Clock
 from market_ai.domain.pricing import PriceTable, UnpricedModel
 from market_ai.domain.spend import (
     CallBounds,
+    Usage,
     actual_micros,
     input_token_bound,
     micros_to_usd,
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 
 Period = Literal["day", "month"]
 RESERVATION_SLACK: Final = timedelta(seconds=60)  # time around the calls (storing, settling)
+SpendMeter = Callable[[str, Usage, int], None]  # model, usage, micro-USD of one answered call
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +87,14 @@ class SpendGuard:
     """Prices calls from the policy and the price table, and keeps the ledger."""
 
     def __init__(
-        self, ledger: SpendLedger, prices: PriceTable, clock: Clock, policy: SpendPolicy
+        self,
+        ledger: SpendLedger,
+        prices: PriceTable,
+        clock: Clock,
+        policy: SpendPolicy,
+        meter: SpendMeter | None = None,
     ) -> None:
+        self._meter = meter  # told of every answered call: model, usage, cost (metrics)
         self._ledger = ledger
         self._prices = prices
         self._clock = clock
@@ -156,7 +165,10 @@ class SpendGuard:
             price = self._prices.lookup(generation.model, today)
         except UnpricedModel:
             price = self._prices.lookup(self.policy.model, today)
-        return actual_micros(price, self._prices.file_search_call, generation.usage)
+        micros = actual_micros(price, self._prices.file_search_call, generation.usage)
+        if self._meter is not None:
+            self._meter(generation.model, generation.usage, micros)
+        return micros
 
     async def close(self, entry: LedgerEntry, spent_micros: int, *, billed: bool) -> None:
         """Settle at what was spent, or release when no call was billed at all."""

@@ -43,7 +43,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"market-ai: {problem}", file=sys.stderr)  # noqa: T201
         return 1
     print(f"market-ai serving on http://{config.bind[0]} ({settings.app_env})", file=sys.stderr)  # noqa: T201
-    return run(config)
+    if not settings.metrics_on:
+        return run(config)
+    from market_ai.observability.metrics_dir import instance_metrics_dir  # noqa: PLC0415
+
+    with instance_metrics_dir():  # before any worker starts: they inherit it, scrapes sum them
+        return run(config)
 
 
 def _token(args: argparse.Namespace, settings: Settings) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 
 from market_ai.container import Container, build_container
@@ -19,7 +20,7 @@ from market_ai.entrypoints.http.dependencies import dependencies, lifespan
 from market_ai.entrypoints.http.problems import EXCEPTION_HANDLERS
 from market_ai.entrypoints.http.rate_limit import HEADERS as RATE_LIMIT_HEADERS
 from market_ai.entrypoints.http.rate_limit import rate_limiting
-from market_ai.entrypoints.http.request_context import request_context_middleware
+from market_ai.entrypoints.http.request_context import Recorder, request_context
 from market_ai.entrypoints.http.security_headers import security_headers
 from market_ai.logging import configure_logging
 from market_ai.settings import Settings
@@ -57,7 +58,22 @@ def create_app(container: Container | None = None) -> Litestar:
         container = build_container()
         settings = container.settings()
         configure_logging(settings.log_level, json=settings.json_logs)
+        if settings.sentry_dsn is not None:  # sentry-sdk is imported only then
+            from market_ai.observability.sentry import init_sentry  # noqa: PLC0415
+
+            init_sentry(settings, component="api")
     settings = container.settings()
+    recorder: Recorder | None = None
+    operations: list[HTTPRouteHandler] = []
+    if settings.metrics_on:  # prometheus-client is imported only then
+        from market_ai.entrypoints.http.prometheus import http_recorder, metrics_route  # noqa: PLC0415
+
+        recorder, operations = http_recorder(), [metrics_route(settings)]
+    access = request_context(
+        log_health=settings.access_log_health,
+        slow_seconds=settings.slow_request_seconds,
+        recorder=recorder,
+    )
     api = Router(
         path="/api",
         route_handlers=[
@@ -77,11 +93,11 @@ def create_app(container: Container | None = None) -> Litestar:
         else OpenAPIConfig(title="market-ai", version=settings.app_version, path="/schema")
     )
     return Litestar(
-        route_handlers=[HealthController, api],
+        route_handlers=[HealthController, api, *operations],
         dependencies=dependencies(container),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan(container)],
-        middleware=[request_context_middleware, *rate_limiting(container)],
+        middleware=[access, *rate_limiting(container)],
         before_send=[security_headers(production=settings.is_production)],
         cors_config=_cors(settings),
         openapi_config=openapi,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from market_ai.domain.job_execution import JobExecutor, LeaseTerms
 from market_ai.domain.job_relay import JobRelay
+from market_ai.entrypoints.worker.observer import job_observer
 from market_ai.entrypoints.worker.runtime import Worker, WorkerTimings, consumer_name
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ def build_worker(
         retry=container.retry_policy(),
         terms=LeaseTerms(lease_seconds=lease, max_deliveries=settings.job_max_deliveries),
         consumer=consumer or consumer_name(),
+        observer=job_observer(settings),
     )
     republish_after = settings.job_republish_after_seconds
     relay = JobRelay(
