@@ -15,10 +15,11 @@ from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 
+from market_ai.domain.job_overview import JobMonitor
 from market_ai.entrypoints.http.problems import problem
 
 if TYPE_CHECKING:
-    from market_ai.domain.job_overview import JobMonitor, JobOverview
+    from market_ai.domain.job_overview import JobOverview
     from market_ai.entrypoints.http.request_context import Recorder
     from market_ai.settings import Settings
 
@@ -57,7 +58,7 @@ def metrics_route(settings: Settings) -> HTTPRouteHandler:
     token = settings.metrics_token
     expected = None if token is None else f"Bearer {token.get_secret_value()}".encode()
 
-    @get("/metrics", include_in_schema=False, cache=False, sync_to_thread=False)
+    @get("/metrics", include_in_schema=False, cache=False)
     async def scrape(
         request: Request[Any, Any, Any], job_monitor: NamedDependency[JobMonitor]
     ) -> Response[Any]:
