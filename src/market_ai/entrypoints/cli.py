@@ -73,6 +73,20 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     return migrate(args, settings)
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return value
+
+
+def _monitor(args: argparse.Namespace, settings: Settings) -> int:
+    """One check of a deployment (exit 1 when down), or `--watch` with alerts on change."""
+    from market_ai.entrypoints.monitor import run_monitor  # noqa: PLC0415
+
+    return run_monitor(args, settings)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="market-ai",
@@ -105,6 +119,14 @@ def _parser() -> argparse.ArgumentParser:
     migrate.set_defaults(handler=_migrate)
 
     add_job_commands(commands)  # worker, jobs dead|retry|enqueue
+    monitor = commands.add_parser("monitor", help="check a deployment's health; alert on change")
+    monitor.add_argument("url", metavar="URL", help="base URL, e.g. https://api.example.com")
+    monitor.add_argument("--watch", type=_seconds, metavar="SECONDS", help="check every SECONDS")
+    monitor.add_argument(
+        "--webhook", help="Slack-compatible webhook for changes (default $MONITOR_WEBHOOK_URL)"
+    )
+    monitor.add_argument("--timeout", type=_seconds, default=10.0, help="seconds per request (10)")
+    monitor.set_defaults(handler=_monitor)
     return parser
 
 
