@@ -110,10 +110,12 @@ async def test_rate_limit_refusals_are_counted(tmp_path: Path) -> None:
         client,
         _,
     ):
+        before = await scrape(client)
         for _ in range(3):
             await client.get("/api/campaigns")
-        found = await scrape(client)  # a scraper is never limited itself
-    assert value(found, "market_ai_rate_limit_refusals_total", route="/api/campaigns") >= 1
+        after = await scrape(client)  # a scraper is never limited itself
+    name, route = "market_ai_rate_limit_refusals_total", "/api/campaigns"
+    assert value(after, name, route=route) - value(before, name, route=route) == 1
 
 
 async def test_ai_calls_count_tokens_and_usd_by_model(tmp_path: Path) -> None:

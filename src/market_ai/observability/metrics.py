@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import atexit
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Final
 
 from prometheus_client import (
@@ -151,11 +151,3 @@ def mark_dead_at_exit() -> None:
     """Drop this process's live gauges from the shared directory when it exits."""
     if multiprocess_mode():
         atexit.register(multiprocess.mark_process_dead, os.getpid())
-
-
-def labels_seen(metric: str) -> Iterable[dict[str, str]]:
-    """The label sets recorded in this process (tests and debugging)."""
-    for family in REGISTRY.collect():
-        for sample in family.samples:
-            if sample.name == metric:
-                yield sample.labels
