@@ -32,6 +32,8 @@ def test_two_serve_workers_read_as_one_instance(tmp_path: Path) -> None:
     env = clean_env(
         tmp_path, PORT=str(port), METRICS_TOKEN=TOKEN, PROMETHEUS_MULTIPROC_DIR=str(shared)
     )
+    # The signing key first: two workers starting on a fresh data dir race to create it.
+    subprocess.run([*CLI, "token", "--user", "x"], env=env, capture_output=True, check=True)
     child = subprocess.Popen([*CLI, "serve", "--workers", "2"], env=env, cwd=tmp_path)
     base = f"http://127.0.0.1:{port}"
     try:
