@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import signal
+import sqlite3
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -38,16 +40,22 @@ def test_two_serve_workers_read_as_one_instance(tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base, child)
+        [instance_dir] = list(shared.iterdir())  # one fresh directory for this start
 
-        def one(_: int) -> int:  # a connection each, 8 at once: both workers take some
-            return httpx.get(f"{base}/health/detailed", timeout=10).status_code
+        def get(path: str) -> int:  # a connection each, 8 at once: both workers take some
+            return httpx.get(f"{base}{path}", timeout=10).status_code
 
         with ThreadPoolExecutor(8) as pool:
-            assert set(pool.map(one, range(200))) == {200}
+            # Warm up on another route until both workers have served (and written samples).
+            wait_for(
+                lambda: (
+                    set(pool.map(get, ["/health"] * 16)) == {200}
+                    and len(list(instance_dir.glob("counter_*.db"))) == 2
+                )
+            )
+            assert set(pool.map(get, ["/health/detailed"] * 200)) == {200}
         scrape = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
         assert scrape.status_code == 200, scrape.text
-        [instance_dir] = list(shared.iterdir())  # one fresh directory for this start
-        assert len(list(instance_dir.glob("counter_*.db"))) == 2  # both workers wrote samples
     finally:
         child.send_signal(signal.SIGTERM)
         assert child.wait(timeout=30) == 0
@@ -80,4 +88,8 @@ def test_the_worker_serves_its_own_metrics(tmp_path: Path) -> None:
         assert counted(text, "market_ai_job_queue_wait_seconds_count", type="record") == 1
         assert counted(text, "market_ai_jobs_dead") == 0
         assert terminate(worker) == 0
-    assert job_id
+    with sqlite3.connect(tmp_path / "market-ai.db") as db:
+        [(request_id,)] = db.execute(
+            "SELECT request_id FROM jobs WHERE id = ?", (job_id.replace("-", ""),)
+        )
+    assert re.fullmatch("[0-9a-f]{32}", request_id)  # the CLI gives its jobs a request id too
