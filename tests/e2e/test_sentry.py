@@ -76,7 +76,8 @@ def test_errors_and_dead_jobs_reach_sentry_without_pii_bodies_or_secrets(
     assert result.returncode == 0, result.stderr
     sent = "\n".join(receiver.received)
     assert all(r.startswith("/api/1/envelope/") for r in receiver.received)
-    assert "RuntimeError" in sent  # the unhandled HTTP error, with its exception
+    assert '"type":"RuntimeError"' in sent.replace(" ", "")  # the HTTP error, as an exception
+    assert "exploding_create" in sent  # with its stack trace
     assert "job explode is dead" in sent  # the job that went dead
     assert '"release":"9.9.9"' in sent.replace(" ", "")
     assert '"environment":"staging"' in sent.replace(" ", "")

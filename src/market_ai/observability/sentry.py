@@ -64,6 +64,7 @@ def _report_errors(_logger: Any, method: str, event: MutableMapping[str, Any]) -
     """A structlog processor: error lines (with their exception, if any) become events."""
     if method not in _REPORTED_LEVELS:
         return event
+    event = structlog.contextvars.merge_contextvars(_logger, method, event)  # the request id
     exc_info = event.get("exc_info")
     if exc_info is True:
         exc_info = sys.exc_info()
@@ -111,8 +112,8 @@ def init_sentry(settings: Settings, *, component: str) -> None:
     sentry_sdk.set_tag("component", component)
     config = structlog.get_config()
     processors = list(config["processors"])
-    if _report_errors not in processors:  # before the renderer, which must stay last
-        processors.insert(len(processors) - 1, _report_errors)
+    if _report_errors not in processors:  # first: before exc_info is rendered to text
+        processors.insert(0, _report_errors)
         structlog.configure(processors=processors)
 
 
