@@ -22,6 +22,7 @@ from pydantic_settings import NoDecode, SettingsConfigDict
 from market_ai.content_settings import ContentSettings
 from market_ai.identity_settings import IdentitySettings
 from market_ai.mail_settings import MailSettings
+from market_ai.ops_settings import OpsSettings
 from market_ai.rate_limit_settings import RateLimitSettings
 
 
@@ -70,7 +71,7 @@ def mask_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
-class Settings(IdentitySettings, RateLimitSettings, MailSettings, ContentSettings):
+class Settings(IdentitySettings, RateLimitSettings, MailSettings, ContentSettings, OpsSettings):
     """Every setting, with the env var operators of the origin design already set."""
 
     model_config = SettingsConfigDict(
@@ -210,6 +211,8 @@ class Settings(IdentitySettings, RateLimitSettings, MailSettings, ContentSetting
                 f"DEFAULT_MODEL {self.default_model!r} has no price in force: add it to "
                 "MODEL_PRICES"
             )
+        if self.is_production and self.metrics_enabled and self.metrics_token is None:
+            raise ValueError("METRICS_ENABLED in production needs a METRICS_TOKEN")
         if self.app_env is AppEnv.PRODUCTION and not self.identity_provider_configured:
             raise ValueError(
                 "APP_ENV=production needs an identity provider: set CLERK_DOMAIN, "

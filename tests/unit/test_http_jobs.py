@@ -29,6 +29,7 @@ JOB_FIELDS = {
     "started_at",
     "finished_at",
     "retry_at",
+    "request_id",
 }
 
 

@@ -19,7 +19,7 @@ from market_ai.adapters.sql.content import SqlContentStore
 from market_ai.adapters.sql.spend_ledger import SqlSpendLedger
 from market_ai.domain.analysis_summary import ModelSummaryWriter, summary_policy
 from market_ai.domain.spend import usd_to_micros
-from market_ai.domain.spend_guard import SpendGuard, SpendPolicy
+from market_ai.domain.spend_guard import SpendGuard, SpendMeter, SpendPolicy
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -65,6 +65,15 @@ def summary_spend_policy(settings: Settings) -> SpendPolicy:
     return summary_policy(spend_policy(settings))
 
 
+def spend_meter(settings: Settings) -> SpendMeter | None:
+    """With metrics on, every answered AI call counts its tokens and USD by model."""
+    if not settings.metrics_on:
+        return None
+    from market_ai.observability.metrics import record_spend  # noqa: PLC0415
+
+    return record_spend
+
+
 class Content(containers.DeclarativeContainer):
     """Generator, content store, spend ledger, price table, spend guard, summary writer."""
 
@@ -96,6 +105,7 @@ class Content(containers.DeclarativeContainer):
         prices=price_table,
         clock=clock,
         policy=providers.Singleton(spend_policy, settings),
+        meter=providers.Singleton(spend_meter, settings),
     )
     summary_writer = providers.Selector(
         content_generator_kind,
@@ -108,6 +118,7 @@ class Content(containers.DeclarativeContainer):
                 prices=price_table,
                 clock=clock,
                 policy=providers.Singleton(summary_spend_policy, settings),
+                meter=providers.Singleton(spend_meter, settings),
             ),
         ),
         offline=providers.Singleton(OfflineSummaryWriter),

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from market_ai.domain.batching import Batcher
+from market_ai.domain.job_observer import QuietJobObserver
 from market_ai.domain.job_store import Finished
 from market_ai.domain.jobs import (
     Job,
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from datetime import datetime
     from uuid import UUID
 
+    from market_ai.domain.job_observer import JobObserver
     from market_ai.domain.job_queue import Delivery, JobQueue
     from market_ai.domain.job_registry import JobRegistry, JobResult
     from market_ai.domain.jobs import RetryPolicy
@@ -90,7 +92,9 @@ class JobExecutor:
         terms: LeaseTerms,
         consumer: str,
         redact: Callable[[str], str] | None = None,
+        observer: JobObserver | None = None,
     ) -> None:
+        self._observer = observer or QuietJobObserver()
         self._uow = unit_of_work
         self._queue = queue
         self._registry = registry
@@ -123,10 +127,14 @@ class JobExecutor:
             await self._settle(delivery, Outcome.DUPLICATE)
             return Outcome.DUPLICATE
         self.active[job.id] = delivery.receipt
+        began = self._clock.now()
+        self._observer.started(job)
         try:
-            return await self._run(job, delivery)
+            outcome = await self._run(job, delivery)
         finally:
             self.active.pop(job.id, None)
+        self._observer.finished(job, outcome.value, (self._clock.now() - began).total_seconds())
+        return outcome
 
     async def _crashed_often(self, job_id: UUID) -> bool:
         """Whether the job itself was started that often, not just held by crashing workers.
@@ -146,6 +154,7 @@ class JobExecutor:
         outcome = Outcome.DEAD if buried else Outcome.DUPLICATE
         if buried:
             log.warning("job.poisoned %s deliveries=%d", delivery.job_id, delivery.deliveries)
+            self._observer.died(delivery.job_id, None, error)
         await self._settle(delivery, outcome)
         return outcome
 
@@ -174,7 +183,9 @@ class JobExecutor:
         return None
 
     async def _run(self, job: Job, delivery: Delivery) -> Outcome:
-        context = JobContext(job.id, job.attempt, job.owner_id, job.type, job.payload)
+        context = JobContext(
+            job.id, job.attempt, job.owner_id, job.type, job.payload, job.request_id
+        )
         try:
             handler = self._registry.handler(job.type)
             result = await self._leased(job, delivery, handler(context))
@@ -249,6 +260,8 @@ class JobExecutor:
             return Outcome.FENCED_OUT
         outcome = Outcome.DEAD if dead else Outcome.RETRYING
         log.info("job.%s %s attempt=%d: %s", outcome, job.id, job.attempt, text)
+        if dead:
+            self._observer.died(job.id, job.type, text)
         await self._settle(delivery, outcome)
         return outcome
 

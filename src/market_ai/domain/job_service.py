@@ -18,6 +18,7 @@ from market_ai.domain.jobs import (
     check_type,
 )
 from market_ai.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from market_ai.domain.request_ids import current_request_id
 
 DEAD_LIST_MAX: Final = 1_000
 SUBMIT_MANY_MAX: Final = 10_000
@@ -141,6 +142,7 @@ class JobService:
             created_at=now,
             run_after=now,
             idempotency_key=check_idempotency_key(idempotency_key),
+            request_id=current_request_id(),
         )
 
     async def get(self, owner_id: str, job_id: UUID) -> Job:

@@ -62,6 +62,7 @@ class Job:
     idempotency_key: str | None = None
     lease_expires_at: datetime | None = None
     published_at: datetime | None = None
+    request_id: str | None = None  # of the request (or command) that enqueued it
 
     def claimable(self, now: datetime) -> bool:
         """Whether a worker may start it now: due and waiting, or running on an expired lease."""
@@ -83,6 +84,7 @@ class JobContext:
     owner_id: str
     type: str
     payload: Mapping[str, Any] = field(default_factory=dict)
+    request_id: str | None = None
 
 
 class PermanentJobError(Exception):

@@ -83,6 +83,7 @@ class EmailMessage:
     to: tuple[str, ...]
     subject: str
     body: str
+    request_id: str | None = None  # sent as X-Request-ID: the request that asked for it
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "to", check_recipients(self.to))

@@ -123,6 +123,7 @@ class MailService:
                 to=tuple(ctx.payload["to"]),
                 subject=ctx.payload["subject"],
                 body=ctx.payload["body"],
+                request_id=ctx.request_id,
             )
         except (KeyError, TypeError, ValueError, InvalidInput) as error:
             raise PermanentJobError(f"bad send_email payload: {error}") from error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
@@ -21,6 +22,7 @@ from market_ai.domain.ports import Clock
 from market_ai.domain.pricing import PriceTable, UnpricedModel, snapshot_of
 from market_ai.domain.spend import (
     CallBounds,
+    Usage,
     actual_micros,
     input_token_bound,
     micros_to_usd,
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 
 Period = Literal["day", "month"]
 RESERVATION_SLACK: Final = timedelta(seconds=60)  # time around the calls (storing, settling)
+SpendMeter = Callable[[str, Usage, int], None]  # model, usage, micro-USD of one answered call
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +87,14 @@ class SpendGuard:
     """Prices calls from the policy and the price table, and keeps the ledger."""
 
     def __init__(
-        self, ledger: SpendLedger, prices: PriceTable, clock: Clock, policy: SpendPolicy
+        self,
+        ledger: SpendLedger,
+        prices: PriceTable,
+        clock: Clock,
+        policy: SpendPolicy,
+        meter: SpendMeter | None = None,
     ) -> None:
+        self._meter = meter  # told of every answered call: model, usage, cost (metrics)
         self._ledger = ledger
         self._prices = prices
         self._clock = clock
@@ -179,13 +188,19 @@ class SpendGuard:
         amount = actual_micros(self._prices.lookup(asked, today), fee, generation.usage)
         answered = generation.model
         if answered in {asked, ""} or snapshot_of(answered, asked):
-            return amount
+            return self._metered(generation, amount)
         try:
             other = self._prices.lookup(answered, today)
         except UnpricedModel:
             log.warning("spend.unpriced_answer asked=%s answered=%s", asked, answered)
-            return amount
-        return max(amount, actual_micros(other, fee, generation.usage))
+            return self._metered(generation, amount)
+        return self._metered(generation, max(amount, actual_micros(other, fee, generation.usage)))
+
+    def _metered(self, generation: Generation, micros: int) -> int:
+        """Report the answer's tokens and cost to the metrics meter, when one is attached."""
+        if self._meter is not None:
+            self._meter(generation.model, generation.usage, micros)
+        return micros
 
     async def close(self, entry: LedgerEntry, spent_micros: int, *, billed: bool) -> None:
         """Settle at what was spent, or release when no call was billed at all."""

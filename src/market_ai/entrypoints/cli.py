@@ -44,7 +44,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"market-ai: {problem}", file=sys.stderr)  # noqa: T201
         return 1
     print(f"market-ai serving on http://{config.bind[0]} ({settings.app_env})", file=sys.stderr)  # noqa: T201
-    return run(config)
+    if not settings.metrics_on:
+        return run(config)
+    from market_ai.observability.metrics_dir import instance_metrics_dir  # noqa: PLC0415
+
+    with instance_metrics_dir():  # before any worker starts: they inherit it, scrapes sum them
+        return run(config)
 
 
 def _token(args: argparse.Namespace, settings: Settings) -> int:
@@ -76,6 +81,20 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     from market_ai.entrypoints.database import migrate  # noqa: PLC0415
 
     return migrate(args, settings)
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return value
+
+
+def _monitor(args: argparse.Namespace, settings: Settings) -> int:
+    """One check of a deployment (exit 1 when down), or `--watch` with alerts on change."""
+    from market_ai.entrypoints.monitor import run_monitor  # noqa: PLC0415
+
+    return run_monitor(args, settings)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -110,6 +129,14 @@ def _parser() -> argparse.ArgumentParser:
     migrate.set_defaults(handler=_migrate)
 
     add_job_commands(commands)  # worker, jobs dead|retry|enqueue
+    monitor = commands.add_parser("monitor", help="check a deployment's health; alert on change")
+    monitor.add_argument("url", metavar="URL", help="base URL, e.g. https://api.example.com")
+    monitor.add_argument("--watch", type=_seconds, metavar="SECONDS", help="check every SECONDS")
+    monitor.add_argument(
+        "--webhook", help="Slack-compatible webhook for changes (default $MONITOR_WEBHOOK_URL)"
+    )
+    monitor.add_argument("--timeout", type=_seconds, default=10.0, help="seconds per request (10)")
+    monitor.set_defaults(handler=_monitor)
     return parser
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import sys
@@ -15,9 +16,12 @@ import structlog
 
 from market_ai.container import Container, build_container, start, stop, storage_kind
 from market_ai.domain.errors import DomainError
+from market_ai.domain.request_ids import new_request_id, request_id_bound
 from market_ai.logging import configure_logging
 
 if TYPE_CHECKING:
+    from market_ai.domain.job_service import JobService
+    from market_ai.domain.jobs import Job
     from market_ai.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -89,11 +93,35 @@ async def _work(container: Container, args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, halt.set)
-    await run_worker(container, stop=halt, concurrency=args.concurrency)
+    async with contextlib.AsyncExitStack() as stack:
+        if args.metrics_port is not None:
+            await stack.enter_async_context(_metrics(container, args.metrics_port))
+        await run_worker(container, stop=halt, concurrency=args.concurrency)
     return 0
 
 
 DEAD_COLUMNS = ("ID", "TYPE", "OWNER", "ATTEMPTS", "FINISHED", "LAST ERROR")
+
+
+def _metrics(container: Container, port: int) -> contextlib.AbstractAsyncContextManager[object]:
+    from market_ai.entrypoints.worker.metrics_server import metrics_server  # noqa: PLC0415
+
+    settings = container.settings()
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    return metrics_server(settings.host, port, token=token, monitor=container.job_monitor())
+
+
+def _observed(args: argparse.Namespace, settings: Settings) -> Settings | int:
+    """`--metrics-port` turns metrics on for this process (with a token, in production)."""
+    if args.metrics_port is not None:
+        if settings.is_production and settings.metrics_token is None:
+            return _fail("--metrics-port in production needs METRICS_TOKEN", 2)
+        settings = settings.model_copy(update={"metrics_enabled": True})
+    if settings.sentry_dsn is not None:
+        from market_ai.observability.sentry import init_sentry  # noqa: PLC0415
+
+        init_sentry(settings, component="worker")
+    return settings
 
 
 async def _dead(container: Container, args: argparse.Namespace) -> int:
@@ -128,15 +156,22 @@ async def _enqueue(container: Container, args: argparse.Namespace) -> int:
     if not isinstance(payload, dict):
         return _fail("--payload must be a JSON object", 2)
     service = container.job_service()
+    rid = new_request_id()  # what a request id is to an API call, this command is to its jobs
     try:
-        if args.count == 1:
-            jobs = [await service.submit(args.owner, args.type, payload, idempotency_key=args.key)]
-        else:
-            jobs = list(await service.submit_many(args.owner, args.type, [payload] * args.count))
+        with request_id_bound(rid), structlog.contextvars.bound_contextvars(request_id=rid):
+            jobs = await _submit(service, args, payload)
     except DomainError as error:
         return _fail(error.message, 2)
     sys.stdout.write("".join(f"{job.id}\n" for job in jobs))
     return 0
+
+
+async def _submit(
+    service: JobService, args: argparse.Namespace, payload: dict[str, Any]
+) -> list[Job]:
+    if args.count == 1:
+        return [await service.submit(args.owner, args.type, payload, idempotency_key=args.key)]
+    return list(await service.submit_many(args.owner, args.type, [payload] * args.count))
 
 
 def _bind(
@@ -160,7 +195,10 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     """
     if settings.redis_url is None and storage_kind(settings) != "memory":
         return _fail(NO_REDIS, 2)
-    return _run(settings, _work, args)
+    observed = _observed(args, settings)
+    if isinstance(observed, int):
+        return observed
+    return _run(observed, _work, args)
 
 
 NO_REDIS = (
@@ -174,6 +212,9 @@ def add_job_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's privat
     worker = commands.add_parser("worker", help="run background jobs until SIGTERM")
     worker.add_argument(
         "--concurrency", type=_positive, help="jobs run at once (default $WORKER_CONCURRENCY)"
+    )
+    worker.add_argument(
+        "--metrics-port", type=_positive, help="serve GET /metrics on this port (HOST's address)"
     )
     worker.set_defaults(handler=_worker)
 

@@ -28,5 +28,7 @@ def build_mime(message: EmailMessage, *, mail_from: str, message_id: str) -> Mim
     mime["Subject"] = message.subject
     mime["Date"] = formatdate(usegmt=True)
     mime["Message-ID"] = message_id
+    if message.request_id and message.request_id.isprintable():
+        mime["X-Request-ID"] = message.request_id
     mime.set_content(message.body, subtype="plain", charset="utf-8")
     return mime

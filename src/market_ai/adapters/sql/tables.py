@@ -100,6 +100,7 @@ jobs = Table(
     Column("finished_at", UtcDateTime(), nullable=True),
     Column("lease_expires_at", UtcDateTime(), nullable=True),
     Column("published_at", UtcDateTime(), nullable=True),
+    Column("request_id", String(128), nullable=True),
     CheckConstraint(
         "status IN ('queued', 'running', 'succeeded', 'failed', 'dead')", name="status_known"
     ),

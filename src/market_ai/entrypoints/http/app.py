@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
+from litestar.handlers import HTTPRouteHandler
 
 from market_ai.container import Container, build_container
 from market_ai.entrypoints.http.api_docs import api_docs
@@ -22,7 +23,7 @@ from market_ai.entrypoints.http.header_deadline import bound_header_time
 from market_ai.entrypoints.http.problems import EXCEPTION_HANDLERS
 from market_ai.entrypoints.http.rate_limit import HEADERS as RATE_LIMIT_HEADERS
 from market_ai.entrypoints.http.rate_limit import rate_limiting
-from market_ai.entrypoints.http.request_context import request_context_middleware
+from market_ai.entrypoints.http.request_context import Recorder, request_context
 from market_ai.entrypoints.http.security_headers import security_headers
 from market_ai.logging import configure_logging
 from market_ai.settings import Settings
@@ -61,7 +62,22 @@ def create_app(container: Container | None = None) -> Litestar:
         settings = container.settings()
         configure_logging(settings.log_level, json=settings.json_logs)
         bound_header_time(settings.http_header_timeout_seconds)  # Hypercorn is serving us
+        if settings.sentry_dsn is not None:  # sentry-sdk is imported only then
+            from market_ai.observability.sentry import init_sentry  # noqa: PLC0415
+
+            init_sentry(settings, component="api")
     settings = container.settings()
+    recorder: Recorder | None = None
+    operations: list[HTTPRouteHandler] = []
+    if settings.metrics_on:  # prometheus-client is imported only then
+        from market_ai.entrypoints.http.prometheus import http_recorder, metrics_route  # noqa: PLC0415
+
+        recorder, operations = http_recorder(), [metrics_route(settings)]
+    access = request_context(
+        log_health=settings.access_log_health,
+        slow_seconds=settings.slow_request_seconds,
+        recorder=recorder,
+    )
     api = Router(
         path="/api",
         route_handlers=[
@@ -77,7 +93,7 @@ def create_app(container: Container | None = None) -> Litestar:
     )
     openapi = None if settings.is_production else api_docs("market-ai", settings.app_version)
     app = Litestar(
-        route_handlers=[HealthController, api],
+        route_handlers=[HealthController, api, *operations],
         dependencies=dependencies(container),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan(container)],
@@ -91,5 +107,5 @@ def create_app(container: Container | None = None) -> Litestar:
     )
     # Around the router, not per route: unknown paths (404) and methods (405) get a request
     # id and a log line too, which route middleware never sees.
-    app.asgi_handler = request_context_middleware(app.asgi_handler)
+    app.asgi_handler = access(app.asgi_handler)
     return app

@@ -28,6 +28,7 @@ class JobOut(msgspec.Struct):
     started_at: datetime | None
     finished_at: datetime | None
     retry_at: datetime | None
+    request_id: str | None  # the X-Request-ID of the request that enqueued it
 
     @classmethod
     def of(cls, job: Job) -> JobOut:
@@ -46,6 +47,7 @@ class JobOut(msgspec.Struct):
             started_at=job.started_at,
             finished_at=job.finished_at,
             retry_at=job.run_after if job.status is JobStatus.FAILED else None,
+            request_id=job.request_id,
         )
 
 

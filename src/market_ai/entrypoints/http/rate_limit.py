@@ -27,7 +27,7 @@ log = structlog.get_logger(__name__)
 
 RATE_LIMIT_OPT: Final = "rate_limit"
 CAMPAIGN_CREATE: Final = "campaign_create"
-EXEMPT_PREFIXES: Final = ("/health", "/schema")  # load balancers and docs are never limited
+EXEMPT_PREFIXES: Final = ("/health", "/schema", "/metrics")  # probes, docs, scrapers
 LOG_EVERY_SECONDS: Final = 10.0
 HEADERS: Final = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy"]
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from market_ai.domain.job_execution import JobExecutor, LeaseTerms
 from market_ai.domain.job_relay import JobRelay
 from market_ai.domain.redaction import SecretRedactor
+from market_ai.entrypoints.worker.observer import job_observer
 from market_ai.entrypoints.worker.runtime import Worker, WorkerTimings, consumer_name
 from market_ai.secret_values import secret_values
 
@@ -34,6 +35,7 @@ def build_worker(
         terms=LeaseTerms(lease_seconds=lease, max_deliveries=settings.job_max_deliveries),
         consumer=consumer or consumer_name(),
         redact=SecretRedactor(secret_values(settings)),
+        observer=job_observer(settings),
     )
     republish_after = settings.job_republish_after_seconds
     relay = JobRelay(

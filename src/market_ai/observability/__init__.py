@@ -1,0 +1,1 @@
+"""Operations: Prometheus metrics and Sentry, imported only by processes configured for them."""
