@@ -15,6 +15,7 @@ from market_ai.entrypoints.http.controllers.emails import EmailController
 from market_ai.entrypoints.http.controllers.health import HealthController
 from market_ai.entrypoints.http.controllers.jobs import JobController
 from market_ai.entrypoints.http.controllers.metrics import MetricsController
+from market_ai.entrypoints.http.controllers.unsubscribe import UnsubscribeController
 from market_ai.entrypoints.http.dependencies import dependencies, lifespan
 from market_ai.entrypoints.http.problems import EXCEPTION_HANDLERS
 from market_ai.entrypoints.http.rate_limit import HEADERS as RATE_LIMIT_HEADERS
@@ -77,7 +78,7 @@ def create_app(container: Container | None = None) -> Litestar:
         else OpenAPIConfig(title="market-ai", version=settings.app_version, path="/schema")
     )
     return Litestar(
-        route_handlers=[HealthController, api],
+        route_handlers=[HealthController, UnsubscribeController, api],
         dependencies=dependencies(container),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan(container)],

@@ -17,6 +17,7 @@ from market_ai.domain.job_overview import JobMonitor
 from market_ai.domain.job_service import JobService
 from market_ai.domain.mail_service import MailService
 from market_ai.domain.metrics_service import MetricsService
+from market_ai.domain.unsubscribe import UnsubscribeService
 from market_ai.entrypoints.worker.embedded import embedded_worker
 
 
@@ -47,6 +48,9 @@ def dependencies(container: Container) -> dict[str, Provide]:
     def content_service() -> ContentService:
         return container.content_service()
 
+    def unsubscribe_service() -> UnsubscribeService:
+        return container.unsubscribe_service()
+
     return {
         "campaigns": Provide(campaign_service, sync_to_thread=False),
         "content": Provide(content_service, sync_to_thread=False),
@@ -56,6 +60,7 @@ def dependencies(container: Container) -> dict[str, Provide]:
         "job_monitor": Provide(job_monitor, sync_to_thread=False),
         "analyses": Provide(analysis_service, sync_to_thread=False),
         "mail": Provide(mail_service, sync_to_thread=False),
+        "unsubscribes": Provide(unsubscribe_service, sync_to_thread=False),
     }
 
 

@@ -16,6 +16,7 @@ from market_ai.domain.errors import (
     DomainError,
     InvalidInput,
     NotFound,
+    QuotaExceeded,
     Unauthenticated,
     Unavailable,
 )
@@ -28,18 +29,20 @@ _DOMAIN_STATUS: Final[dict[type[DomainError], tuple[int, str]]] = {
     Conflict: (409, "conflict"),
     InvalidInput: (422, "invalid-input"),
     BudgetExceeded: (422, "budget-exceeded"),
+    QuotaExceeded: (429, "quota-exceeded"),
     Unauthenticated: (401, "unauthenticated"),
     Unavailable: (503, "unavailable"),
 }
 
 
-def problem(
+def problem(  # noqa: PLR0913 - RFC 9457's members, all but status and detail optional
     status: int,
     detail: str,
     *,
     slug: str | None = None,
     invalid_params: list[dict[str, str]] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> Response[dict[str, Any]]:
     """Build a problem response; `slug` names a problem type specific to this API."""
     body: dict[str, Any] = {
@@ -50,6 +53,7 @@ def problem(
     }
     if invalid_params:
         body["invalid-params"] = invalid_params
+    body.update(extensions or {})
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -75,6 +79,10 @@ def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[s
         return problem(status, exc.message, slug=slug, invalid_params=params)
     if isinstance(exc, Unauthenticated):
         return problem(status, exc.message, slug=slug, headers=_www_authenticate(exc.message))
+    if isinstance(exc, QuotaExceeded):
+        facts = {"quota": exc.quota, "limit": exc.limit, "resets_at": exc.resets_at.isoformat()}
+        retry = {"Retry-After": str(exc.retry_after)}
+        return problem(status, exc.message, slug=slug, headers=retry, extensions=facts)
     headers = {"Retry-After": "5"} if isinstance(exc, Unavailable) else None
     return problem(status, exc.message, slug=slug, headers=headers)
 
