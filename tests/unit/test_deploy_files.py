@@ -53,6 +53,9 @@ KNOWN_SETTINGS = frozenset(
         "SENTRY_DSN",
         "SMTP_URL",
         "MAIL_FROM",
+        "EMAIL_RECIPIENTS_PER_DAY",
+        "PUBLIC_BASE_URL",
+        "UNSUBSCRIBE_SECRET",
         "WORKER_CONCURRENCY",
         "WORKER_GRACE_SECONDS",
         "RATE_LIMIT_ENABLED",
@@ -76,6 +79,7 @@ SECRETS = frozenset(
         "CLERK_JWT_KEY",
         "SENTRY_DSN",
         "SMTP_URL",
+        "UNSUBSCRIBE_SECRET",
     },
 )
 APP_SERVICES = ("migrate", "api", "worker")
