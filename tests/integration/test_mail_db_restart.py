@@ -98,13 +98,17 @@ async def _durable_commits(url: str) -> None:
     The test servers run with synchronous_commit=off for speed, and an immediate stop
     then loses commits already acknowledged: records of sends would vanish, which no
     application can guard against. This drill is about the application, so it restores
-    the production setting (it persists across the restart).
+    the production setting for its database (it persists across the restart).
     """
     engine = create_async_engine(_driver(url), isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:
-            await conn.execute(text("ALTER SYSTEM SET synchronous_commit = on"))
-            await conn.execute(text("SELECT pg_reload_conf()"))
+            name = (await conn.execute(text("SELECT current_database()"))).scalar_one()
+            # A database's own setting wins over the server's command line.
+            await conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = on'))
+        async with engine.connect() as conn:
+            shown = (await conn.execute(text("SHOW synchronous_commit"))).scalar_one()
+        assert shown == "on"
     finally:
         await engine.dispose()
 
