@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from market_ai.container import build_container, stop
 from market_ai.domain.campaign_service import CampaignDraft
@@ -100,13 +101,13 @@ async def _durable_commits(url: str) -> None:
     application can guard against. This drill is about the application, so it restores
     the production setting for its database (it persists across the restart).
     """
-    engine = create_async_engine(_driver(url), isolation_level="AUTOCOMMIT")
+    engine = create_async_engine(_driver(url), isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         async with engine.connect() as conn:
             name = (await conn.execute(text("SELECT current_database()"))).scalar_one()
             # A database's own setting wins over the server's command line.
             await conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = on'))
-        async with engine.connect() as conn:
+        async with engine.connect() as conn:  # a new session: database settings apply
             shown = (await conn.execute(text("SHOW synchronous_commit"))).scalar_one()
         assert shown == "on"
     finally:
