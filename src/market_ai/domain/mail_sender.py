@@ -82,15 +82,15 @@ class MailSender:
             skipped = await uow.email_suppressions.among(ctx.owner_id, message.to)
         if legacy is not None:  # sent whole by an earlier version, before per-recipient rows
             return _legacy_result(legacy)
-        open_ = [a for a in message.to if a not in rows or rows[a].status not in FINAL]
+        unsettled = [a for a in message.to if a not in rows or rows[a].status not in FINAL]
         newly_skipped = [
-            self._row(ctx, a, DeliveryStatus.SUPPRESSED) for a in open_ if a in skipped
+            self._row(ctx, a, DeliveryStatus.SUPPRESSED) for a in unsettled if a in skipped
         ]
         if newly_skipped:
             await self._record(newly_skipped)
             rows.update((r.address, r) for r in newly_skipped)
         sent_now = 0
-        for address in (a for a in open_ if a not in skipped):
+        for address in (a for a in unsettled if a not in skipped):
             row = await self._send_one(ctx, message, address)
             await self._record([row])
             rows[address] = row

@@ -64,7 +64,10 @@ class UnsubscribeLinks:
     def read(self, token: str) -> Unsubscription:
         """The (owner, address) of a genuine token; InvalidInput("token") for anything else."""
         payload, dot, mac = token.partition(".")
-        if not dot or len(token) > TOKEN_MAX or not hmac.compare_digest(mac, self._mac(payload)):
+        if len(token) > TOKEN_MAX or not dot:
+            raise InvalidInput("token", _BAD)
+        # Bytes: compare_digest refuses non-ASCII str, and a path can carry anything.
+        if not hmac.compare_digest(mac.encode(), self._mac(payload).encode()):
             raise InvalidInput("token", _BAD)
         try:
             owner_id, address = json.loads(_unb64(payload))
