@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from market_ai.domain.campaigns import Campaign, CampaignStatus, Channel
     from market_ai.domain.job_store import JobStore
     from market_ai.domain.mail import EmailDeliveryLog
+    from market_ai.domain.mail_ledger import EmailQuota, EmailSuppressions, RecipientDeliveryLog
     from market_ai.domain.ports import (
         CampaignRepository,
         MetricsRepository,
@@ -145,6 +146,18 @@ class WrappingUnitOfWork:
     @property
     def email_deliveries(self) -> EmailDeliveryLog:
         return self.inner.email_deliveries
+
+    @property
+    def email_recipients(self) -> RecipientDeliveryLog:
+        return self.inner.email_recipients
+
+    @property
+    def email_quota(self) -> EmailQuota:
+        return self.inner.email_quota
+
+    @property
+    def email_suppressions(self) -> EmailSuppressions:
+        return self.inner.email_suppressions
 
     async def __aenter__(self) -> Self:
         await self.inner.__aenter__()

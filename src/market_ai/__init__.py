@@ -25,6 +25,7 @@ from market_ai.domain.errors import (
     IllegalTransition,
     InvalidInput,
     NotFound,
+    QuotaExceeded,
     Unauthenticated,
     Unavailable,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "InvalidInput",
     "NotFound",
     "Page",
+    "QuotaExceeded",
     "Settings",
     "SettingsError",
     "Unauthenticated",

@@ -128,7 +128,8 @@ class Settings(IdentitySettings, RateLimitSettings, MailSettings, ContentSetting
     # Identity provider (CLERK_*, AUTH_LEEWAY_SECONDS): see IdentitySettings.
     # Rate limits (RATE_LIMIT_*, TRUSTED_PROXY_HOPS): see RateLimitSettings.
     # Content (OPENAI_MAX_*, USER_BUDGET_*, MODEL_PRICES, FILE_SEARCH_*): see ContentSettings.
-    # Mail (SMTP_URL, MAIL_FROM, SMTP_TIMEOUT_SECONDS, SMTP_STARTTLS): see MailSettings.
+    # Mail (SMTP_*, MAIL_FROM, EMAIL_RECIPIENTS_PER_DAY, PUBLIC_BASE_URL,
+    # UNSUBSCRIBE_SECRET): see MailSettings.
 
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
@@ -218,7 +219,21 @@ class Settings(IdentitySettings, RateLimitSettings, MailSettings, ContentSetting
                 "APP_ENV=production needs an identity provider: set CLERK_DOMAIN, "
                 "CLERK_JWT_KEY or CLERK_JWKS_URL"
             )
+        if self.app_env is AppEnv.PRODUCTION and self.smtp_url is not None:
+            self._mail_links_configured()
         return self
+
+    def _mail_links_configured(self) -> None:
+        """Mail that leaves the machine carries unsubscribe links: they need both settings."""
+        if self.public_base_url is None:
+            raise ValueError(
+                "APP_ENV=production with SMTP_URL needs PUBLIC_BASE_URL for unsubscribe links"
+            )
+        if self.unsubscribe_secret is None and self.clerk_secret_key is None:
+            raise ValueError(
+                "APP_ENV=production with SMTP_URL needs UNSUBSCRIBE_SECRET (or CLERK_SECRET_KEY "
+                "to derive it from) to sign unsubscribe links"
+            )
 
     @property
     def is_production(self) -> bool:

@@ -26,6 +26,7 @@ REDIS_PASSWORD = "redis-pw-SECRET-7a8b"
 SECRETS = {
     "OPENAI_API_KEY": "sk-openai-SECRET-1a2b",
     "CLERK_SECRET_KEY": "sk_live_clerk-SECRET-3c4d",
+    "UNSUBSCRIBE_SECRET": "unsubscribe-links-SECRET-0123456789abcdef",
     "SENTRY_DSN": "https://sentrykey-SECRET-9c0d@o1.ingest.sentry.io/42",
 }
 NEEDLES = ["-SECRET-", DB_PASSWORD, REDIS_PASSWORD, *SECRETS.values()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email import message_from_bytes, policy
 from typing import Any
 from uuid import uuid4
@@ -14,8 +14,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 
 from market_ai.adapters.smtp.mailer import SmtpMailer, SmtpTransientError
-from market_ai.domain.jobs import PermanentJobError
-from market_ai.domain.mail import EmailMessage, Mailer, message_id
+from market_ai.domain.jobs import PermanentJobError, describe_error
+from market_ai.domain.mail import EmailMessage, Mailer, RecipientRefused, message_id
 
 pytestmark = [
     pytest.mark.integration,
@@ -28,6 +28,7 @@ MESSAGE = EmailMessage(
     subject="Spring launch — week 2",
     body="Spend is on pace.\nROAS 2.5.\n",
 )
+ONE = EmailMessage(to=("ops@example.com",), subject="Weekly", body="Figures.\n")
 
 
 @dataclass
@@ -123,31 +124,47 @@ async def test_the_server_receives_the_envelope_and_the_message(inbox: tuple[Inb
     assert body.get_content().replace("\r\n", "\n") == MESSAGE.body  # SMTP lines end in CRLF
 
 
-async def test_a_5xx_refusal_is_permanent(inbox: tuple[Inbox, int]) -> None:
+async def test_a_5xx_recipient_refusal_is_final_for_that_recipient(
+    inbox: tuple[Inbox, int],
+) -> None:
     handler, port = inbox
-    handler.rcpt_reply = "550 5.1.1 No such user"
-    with pytest.raises(PermanentJobError, match="550"):
-        await _mailer(port).send(MESSAGE, message_id="<x@corp.example>")
+    handler.rcpt_reply = "550 5.1.1 No such user at internal-relay-7.corp.lan"
+    with pytest.raises(RecipientRefused) as refused:
+        await _mailer(port).send(ONE, message_id="<x@corp.example>")
+    assert refused.value.permanent
+    assert str(refused.value) == "SMTP server refused the recipient (550)"
     assert handler.envelopes == []
 
 
-async def test_a_4xx_refusal_is_retried(inbox: tuple[Inbox, int]) -> None:
+async def test_a_4xx_recipient_refusal_is_retried(inbox: tuple[Inbox, int]) -> None:
     handler, port = inbox
     handler.rcpt_reply = "451 4.3.0 Try again later"
-    with pytest.raises(SmtpTransientError, match="451"):
-        await _mailer(port).send(MESSAGE, message_id="<x@corp.example>")
+    with pytest.raises(RecipientRefused) as refused:
+        await _mailer(port).send(ONE, message_id="<x@corp.example>")
+    assert not refused.value.permanent
+    assert str(refused.value) == "SMTP server refused the recipient (451)"
 
 
-async def test_wrong_credentials_are_permanent(inbox: tuple[Inbox, int]) -> None:
+async def test_wrong_credentials_are_permanent_with_a_fixed_text_and_a_detailed_log(
+    inbox: tuple[Inbox, int], caplog: pytest.LogCaptureFixture
+) -> None:
     _, port = inbox
-    with pytest.raises(PermanentJobError, match="535"):
-        await _mailer(port, password="wrong").send(MESSAGE, message_id="<x@corp.example>")
+    with pytest.raises(PermanentJobError) as error:
+        await _mailer(port, password="wrong-pass").send(MESSAGE, message_id="<x@corp.example>")
+    assert str(error.value) == "SMTP server refused the login (535)"
+    [record] = [r for r in caplog.records if r.getMessage().startswith("mail.smtp_failed")]
+    logged = record.getMessage()
+    assert f"host=127.0.0.1:{port}" in logged  # the operator sees where
+    assert "SMTPAuthenticationError" in logged
+    assert "wrong-pass" not in logged  # and never the password
 
 
-async def test_a_server_that_is_not_there_is_retried() -> None:
+async def test_a_server_that_is_not_there_is_retried_without_naming_the_host() -> None:
     mailer = SmtpMailer(f"smtp://127.0.0.1:{_free_port()}", "noreply@corp.example", timeout=2)
-    with pytest.raises(SmtpTransientError):
+    with pytest.raises(SmtpTransientError) as error:
         await mailer.send(MESSAGE, message_id="<x@corp.example>")
+    assert str(error.value) == "SMTP server unreachable"
+    assert describe_error(error.value) == "SmtpTransientError: SMTP server unreachable"
 
 
 async def test_some_recipients_refused_still_counts_as_sent(inbox: tuple[Inbox, int]) -> None:
@@ -158,9 +175,21 @@ async def test_some_recipients_refused_still_counts_as_sent(inbox: tuple[Inbox, 
     assert envelope.rcpt_tos == ["ops@example.com"]
 
 
+async def test_the_unsubscribe_headers_reach_the_server(inbox: tuple[Inbox, int]) -> None:
+    handler, port = inbox
+    link = "https://api.example.com/unsubscribe/abc.def"
+    await _mailer(port).send(replace(ONE, unsubscribe_url=link), message_id="<u@corp.example>")
+    [envelope] = handler.envelopes
+    assert isinstance(envelope.content, bytes)
+    received = message_from_bytes(envelope.content, policy=policy.default)
+    assert received["List-Unsubscribe"] == f"<{link}>"
+    assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
 async def test_starttls_always_refuses_a_server_without_it(inbox: tuple[Inbox, int]) -> None:
     handler, port = inbox
     mailer = SmtpMailer(_url(port), "noreply@corp.example", timeout=5, starttls="always")
-    with pytest.raises(SmtpTransientError, match="STARTTLS"):
+    with pytest.raises(SmtpTransientError) as error:
         await mailer.send(MESSAGE, message_id="<x@corp.example>")
+    assert str(error.value) == "SMTP server does not offer STARTTLS"
     assert handler.envelopes == []

@@ -54,6 +54,9 @@ KNOWN_SETTINGS = frozenset(
         "SENTRY_DSN",
         "SMTP_URL",
         "MAIL_FROM",
+        "EMAIL_RECIPIENTS_PER_DAY",
+        "PUBLIC_BASE_URL",
+        "UNSUBSCRIBE_SECRET",
         "WORKER_CONCURRENCY",
         "WORKER_GRACE_SECONDS",
         "RATE_LIMIT_ENABLED",
@@ -84,6 +87,7 @@ SECRETS = frozenset(
         "SMTP_URL",
         "METRICS_TOKEN",
         "MONITOR_WEBHOOK_URL",
+        "UNSUBSCRIBE_SECRET",
     },
 )
 APP_SERVICES = ("migrate", "api", "worker")

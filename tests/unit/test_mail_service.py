@@ -1,4 +1,4 @@
-"""MailService and the message rules: validation naming the field, and one send per record."""
+"""MailService requests and the message rules: validation naming the field, content, keys."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from market_ai.domain.mail import (
     check_subject,
 )
 from market_ai.domain.mail_service import ContentLookup, MailService
+from market_ai.domain.unsubscribe import UnsubscribeLinks
 from tests.content_rig import variant
 from tests.mail_fakes import RecordingMailer
 from tests.service_rig import ServiceRig, context
@@ -34,10 +35,15 @@ def mailer() -> RecordingMailer:
     return RecordingMailer()
 
 
+LINKS = UnsubscribeLinks(b"k" * 32, "https://api.example.com")
+
+
 def service(
     rig: ServiceRig, mailer: RecordingMailer, lookup: ContentLookup | None = None
 ) -> MailService:
-    return MailService(rig.uow, rig.clock, rig.jobs, mailer, lookup or InMemoryContentStore().get)
+    return MailService(
+        rig.uow, rig.clock, rig.jobs, mailer, lookup or InMemoryContentStore().get, links=LINKS
+    )
 
 
 @pytest.mark.parametrize(
@@ -202,54 +208,6 @@ async def test_an_idempotency_key_returns_the_first_job_and_refuses_another_mess
             body="other",
         )
     assert len(rig.store.jobs) == 1
-
-
-async def test_a_redelivered_job_does_not_send_twice(
-    rig: ServiceRig, mailer: RecordingMailer
-) -> None:
-    campaign = await rig.campaign()
-    mail = service(rig, mailer)
-    job = await mail.request("alice", campaign.id, to=["a@example.com"], subject="s", body="b")
-    first = await mail.run(context(job))
-    second = await mail.run(context(job, attempt=2))
-    assert len(mailer.sent) == 1
-    message_id, message = mailer.sent[0]
-    assert message_id == f"<job-{job.id}@example.com>"
-    assert (message.to, message.subject, message.body) == (("a@example.com",), "s", "b")
-    assert first is not None
-    assert second is not None
-    assert first["sent_by_this_attempt"] is True
-    assert second == {**first, "sent_by_this_attempt": False}
-    assert rig.store.email_deliveries[job.id].message_id == message_id
-
-
-async def test_a_refused_send_records_nothing_and_the_retry_sends(
-    rig: ServiceRig, mailer: RecordingMailer
-) -> None:
-    campaign = await rig.campaign()
-    mail = service(rig, mailer)
-    job = await mail.request("alice", campaign.id, to=["a@example.com"], subject="s", body="b")
-    mailer.fail_before.append(ConnectionError("421 try later"))
-    with pytest.raises(ConnectionError):
-        await mail.run(context(job))
-    assert rig.store.email_deliveries == {}
-    await mail.run(context(job, attempt=2))
-    assert len(mailer.sent) == 1
-
-
-async def test_a_crash_between_send_and_record_resends_with_the_same_message_id(
-    rig: ServiceRig, mailer: RecordingMailer
-) -> None:
-    """The documented at-least-once window: the duplicate is identifiable by Message-ID."""
-    campaign = await rig.campaign()
-    mail = service(rig, mailer)
-    job = await mail.request("alice", campaign.id, to=["a@example.com"], subject="s", body="b")
-    mailer.fail_after.append(RuntimeError("worker died after the server accepted"))
-    with pytest.raises(RuntimeError):
-        await mail.run(context(job))
-    await mail.run(context(job, attempt=2))
-    await mail.run(context(job, attempt=3))
-    assert [mid for mid, _ in mailer.sent] == [f"<job-{job.id}@example.com>"] * 2
 
 
 async def test_bad_payloads_and_deleted_campaigns_are_permanent(

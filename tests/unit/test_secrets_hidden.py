@@ -25,6 +25,7 @@ DB_PASSWORD = "db-pw-SECRET-5e6f"
 SECRETS = {
     "openai_api_key": "sk-openai-SECRET-1a2b",
     "clerk_secret_key": "sk_live_clerk-SECRET-3c4d",
+    "unsubscribe_secret": "unsubscribe-links-SECRET-0123456789abcdef",
     "database_url": f"postgresql://app:{DB_PASSWORD}@db.internal:5432/market",
     "sentry_dsn": "https://sentrykey-SECRET-9c0d@o1.ingest.sentry.io/42",
     "operator_token": "operator-token-SECRET-0e1f2a3b",

@@ -98,6 +98,7 @@ class Container(containers.DeclarativeContainer):
 
     mail = providers.Container(Mail, settings=settings)
     mailer = mail.container.mailer
+    unsubscribe_links = mail.container.unsubscribe_links
 
     content = providers.Container(
         Content, settings=settings, clock=clock, storage=storage, engine=engine
@@ -112,6 +113,7 @@ class Container(containers.DeclarativeContainer):
 
     services = providers.Container(
         Services,
+        settings=settings,
         unit_of_work=unit_of_work,
         clock=clock,
         job_service=job_service,
@@ -121,11 +123,13 @@ class Container(containers.DeclarativeContainer):
         content_generator=content_generator,
         spend_guard=spend_guard,
         summary_writer=summary_writer,
+        unsubscribe_links=unsubscribe_links,
     )
     campaign_service = services.container.campaign_service
     metrics_service = services.container.metrics_service
     analysis_service = services.container.analysis_service
     mail_service = services.container.mail_service
+    unsubscribe_service = services.container.unsubscribe_service
     content_service = services.container.content_service
 
     job_handlers.add_kwargs(

@@ -15,6 +15,7 @@ from market_ai.domain.campaign_service import CampaignService
 from market_ai.domain.content_service import ContentService
 from market_ai.domain.mail_service import MailService
 from market_ai.domain.metrics_service import MetricsService
+from market_ai.domain.unsubscribe import UnsubscribeService
 
 if TYPE_CHECKING:
     import asyncio
@@ -25,11 +26,14 @@ if TYPE_CHECKING:
     from market_ai.domain.mail import Mailer
     from market_ai.domain.ports import Clock, UnitOfWork
     from market_ai.domain.spend_guard import SpendGuard
+    from market_ai.domain.unsubscribe import UnsubscribeLinks
+    from market_ai.settings import Settings
 
 
 class Services(containers.DeclarativeContainer):
     """Campaigns, metrics, analyses, mail and content."""
 
+    settings: providers.Dependency[Settings] = providers.Dependency()
     unit_of_work: providers.Dependency[UnitOfWork] = providers.Dependency()
     clock: providers.Dependency[Clock] = providers.Dependency()
     job_service: providers.Dependency[JobService] = providers.Dependency()
@@ -39,6 +43,7 @@ class Services(containers.DeclarativeContainer):
     content_generator: providers.Dependency[ContentGenerator] = providers.Dependency()
     spend_guard: providers.Dependency[SpendGuard] = providers.Dependency()
     summary_writer: providers.Dependency[SummaryWriter] = providers.Dependency()
+    unsubscribe_links: providers.Dependency[UnsubscribeLinks] = providers.Dependency()
 
     campaign_service = providers.Factory(
         CampaignService, unit_of_work=unit_of_work.provider, clock=clock
@@ -60,6 +65,11 @@ class Services(containers.DeclarativeContainer):
         jobs=job_service,
         mailer=mailer,
         content_lookup=content_store.provided.get,  # email a stored variant
+        links=unsubscribe_links,
+        recipients_per_day=settings.provided.email_recipients_per_day,
+    )
+    unsubscribe_service = providers.Factory(
+        UnsubscribeService, unit_of_work=unit_of_work.provider, clock=clock, links=unsubscribe_links
     )
     content_service = providers.Factory(
         ContentService,

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
 
 class DomainError(Exception):
     """Base of every error a use case raises on purpose."""
@@ -49,3 +54,14 @@ class Unavailable(DomainError):  # noqa: N818
 
 class Unauthenticated(DomainError):  # noqa: N818
     """No valid identity came with the request."""
+
+
+class QuotaExceeded(DomainError):  # noqa: N818
+    """A per-user quota is used up until `resets_at`; `quota` names the setting behind it."""
+
+    def __init__(self, quota: str, limit: int, resets_at: datetime, retry_after: int) -> None:
+        super().__init__(f"{quota} quota of {limit} is used up until {resets_at.isoformat()}")
+        self.quota = quota
+        self.limit = limit
+        self.resets_at = resets_at
+        self.retry_after = retry_after

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -78,12 +79,17 @@ def check_body(body: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class EmailMessage:
-    """A plain-text email to send. The sender is the deployment's MAIL_FROM, not the user's."""
+    """A plain-text email to send. The sender is the deployment's MAIL_FROM, not the user's.
+
+    With `unsubscribe_url` the message carries List-Unsubscribe and RFC 8058's one-click
+    List-Unsubscribe-Post headers, and the link at the foot of the body.
+    """
 
     to: tuple[str, ...]
     subject: str
     body: str
     request_id: str | None = None  # sent as X-Request-ID: the request that asked for it
+    unsubscribe_url: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "to", check_recipients(self.to))
@@ -98,6 +104,33 @@ def message_id(job_id: UUID, domain: str) -> str:
     people can use to spot (and many MTAs to drop) the duplicate.
     """
     return f"<job-{job_id}@{domain}>"
+
+
+def recipient_message_id(job_id: UUID, address: str, domain: str) -> str:
+    """The Message-ID of a job's message to one address, the same on every attempt.
+
+    The address enters as a short hash: stable per (job, recipient), and the header does
+    not spell one recipient's address into another's copy of the job.
+    """
+    tag = hashlib.sha256(address.encode()).hexdigest()[:12]
+    return f"<{job_id.hex}.{tag}@{domain}>"  # short: one header line for most domains
+
+
+class RecipientRefused(Exception):  # noqa: N818 - reads as the condition
+    """The server refused this recipient (the message went to nobody); other sends go on.
+
+    `code` >= 500 is final; a 4xx is retried for this address alone. `str()` is a fixed
+    text safe for the job row (no host names, no server banter).
+    """
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"SMTP server refused the recipient ({code})")
+        self.code = code
+
+    @property
+    def permanent(self) -> bool:
+        """5xx: the address will not take mail; 4xx: try it again later."""
+        return self.code >= 500  # noqa: PLR2004 - SMTP's reply classes
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +149,10 @@ class EmailDelivery:
 class Mailer(Protocol):
     """Hands a message to a mail transport.
 
-    Raises PermanentJobError when the transport refused it for good (a 5xx); any other
-    error means "maybe later" and the job is retried.
+    Raises RecipientRefused when the server refused the (only) recipient,
+    PermanentJobError when it refused the send for good (a 5xx: login, sender, message);
+    any other error means "maybe later" and the job is retried. Error texts are fixed
+    phrases: they end up in the job row, which the user reads.
     """
 
     @property

@@ -1,26 +1,30 @@
-"""Email use cases: ask for a send (a job) and send it (the handler), at most once per record."""
+"""Email use cases: ask for a send (a job, within the daily quota) and send it (the handler)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
 from market_ai.domain.content import ContentVariant
-from market_ai.domain.errors import InvalidInput, NotFound
+from market_ai.domain.errors import InvalidInput, NotFound, QuotaExceeded
 from market_ai.domain.job_registry import SEND_EMAIL, JobResult
 from market_ai.domain.job_service import JobService
-from market_ai.domain.jobs import Job, JobContext, PermanentJobError
+from market_ai.domain.jobs import Job, JobContext
 from market_ai.domain.mail import (
-    EmailDelivery,
-    EmailMessage,
     Mailer,
     check_body,
     check_recipients,
     check_subject,
-    message_id,
+    recipient_message_id,
 )
-from market_ai.domain.ports import Clock, UnitOfWorkFactory
+from market_ai.domain.mail_ledger import DeliveryStatus, RecipientDelivery, quota_resets_at
+from market_ai.domain.mail_sender import RECORD_RETRY_DELAYS, MailSender, Sleep
+from market_ai.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from market_ai.domain.unsubscribe import UnsubscribeLinks
+
+QUOTA_SETTING: Final = "EMAIL_RECIPIENTS_PER_DAY"
 
 ContentLookup = Callable[[str, UUID, UUID], Awaitable[ContentVariant | None]]
 """(owner_id, campaign_id, content_id) -> the stored variant, or None when it is not theirs
@@ -42,24 +46,37 @@ def body_of(copy: str) -> str:
 class MailService:
     """Emails about a user's campaign; another user's campaign reads as NotFound.
 
-    Delivery is at least once with a narrow window: the handler records the send only after
-    the server accepted it, so a crash between the two (or a lost acknowledgement) sends
-    again, with the same Message-ID. Every other redelivery finds the record and skips.
+    A request reserves its recipients against the owner's daily quota in the transaction
+    that writes the job, as one pending row per recipient: the rows are the reservation
+    (a replayed Idempotency-Key adds none, so it reserves nothing twice) and the delivery
+    record the handler (`MailSender`) keeps per address. Addresses on the owner's
+    suppression list are not counted: they will never be mailed, so they cost the
+    sender's reputation nothing, and counting them would let old unsubscribes eat the
+    quota of the addresses that still want mail.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the ports and limits a send is made of
         self,
         unit_of_work: UnitOfWorkFactory,
         clock: Clock,
         jobs: JobService,
         mailer: Mailer,
         content_lookup: ContentLookup,
+        *,
+        links: UnsubscribeLinks,
+        recipients_per_day: int = 500,
+        record_delays: Sequence[float] = RECORD_RETRY_DELAYS,
+        sleep: Sleep | None = None,
     ) -> None:
         self._uow = unit_of_work
         self._clock = clock
         self._jobs = jobs
         self._mailer = mailer
         self._content = content_lookup
+        self._limit = recipients_per_day
+        self._sender = MailSender(
+            unit_of_work, clock, mailer, links, record_delays=record_delays, sleep=sleep
+        )
 
     async def request(  # noqa: PLR0913 - the fields of a send request
         self,
@@ -76,7 +93,7 @@ class MailService:
 
         A content id is resolved to its text here, so the job sends what the user chose even
         if the content changes later, and so a foreign content id fails the request, not the
-        job.
+        job. Over the daily quota it is QuotaExceeded and nothing is written.
         """
         recipients, title = check_recipients(to), check_subject(subject)
         if (body is None) == (content_id is None):
@@ -101,9 +118,38 @@ class MailService:
             job = await self._jobs.enqueue_request(
                 uow, owner_id, SEND_EMAIL, payload, idempotency_key=idempotency_key
             )
+            await self._reserve(uow, job, recipients)
             await uow.commit()
         self._jobs.notify()
         return job
+
+    async def _reserve(self, uow: UnitOfWork, job: Job, recipients: Sequence[str]) -> None:
+        """Plan one row per recipient; count the new pending ones against today's quota."""
+        now = self._clock.now()
+        skipped = await uow.email_suppressions.among(job.owner_id, recipients)
+        domain = self._mailer.sender_domain
+
+        def rows(status: DeliveryStatus, addresses: Sequence[str]) -> list[RecipientDelivery]:
+            return [
+                RecipientDelivery(
+                    job.id, a, job.owner_id, status, recipient_message_id(job.id, a, domain), now
+                )
+                for a in addresses
+            ]
+
+        wanted = [a for a in recipients if a not in skipped]
+        new = await uow.email_recipients.plan(rows(DeliveryStatus.PENDING, wanted))
+        await uow.email_recipients.plan(rows(DeliveryStatus.SUPPRESSED, sorted(skipped)))
+        if new == 0:
+            return
+        day = self._clock.today()
+        total = None
+        if new <= self._limit:
+            total = await uow.email_quota.reserve(job.owner_id, day, new, self._limit)
+        if total is None:
+            resets_at = quota_resets_at(day)
+            wait = math.ceil((resets_at - now).total_seconds())
+            raise QuotaExceeded(QUOTA_SETTING, self._limit, resets_at, max(wait, 1))
 
     async def _content_text(self, owner_id: str, campaign_id: UUID, content_id: UUID) -> str:
         variant = await self._content(owner_id, campaign_id, content_id)
@@ -112,48 +158,5 @@ class MailService:
         return body_of(variant.text)
 
     async def run(self, ctx: JobContext) -> JobResult:
-        """The `send_email` handler: skip if recorded, else send, then record.
-
-        The Message-ID derives from the job id, so every attempt of one job sends the same
-        message identity.
-        """
-        try:
-            campaign_id = UUID(str(ctx.payload["campaign_id"]))
-            message = EmailMessage(
-                to=tuple(ctx.payload["to"]),
-                subject=ctx.payload["subject"],
-                body=ctx.payload["body"],
-                request_id=ctx.request_id,
-            )
-        except (KeyError, TypeError, ValueError, InvalidInput) as error:
-            raise PermanentJobError(f"bad send_email payload: {error}") from error
-        async with self._uow() as uow:
-            done = await uow.email_deliveries.get(ctx.job_id)
-            if done is None and await uow.campaigns.get(ctx.owner_id, campaign_id) is None:
-                raise PermanentJobError("campaign not found (deleted since the request?)")
-        if done is not None:
-            return _result(done, resent=False)
-        mid = message_id(ctx.job_id, self._mailer.sender_domain)
-        await self._mailer.send(message, message_id=mid)
-        delivery = EmailDelivery(
-            job_id=ctx.job_id,
-            campaign_id=campaign_id,
-            owner_id=ctx.owner_id,
-            message_id=mid,
-            recipients=message.to,
-            subject=message.subject,
-            sent_at=self._clock.now(),
-        )
-        async with self._uow() as uow:
-            recorded = await uow.email_deliveries.record(delivery)
-            await uow.commit()
-        return _result(recorded, resent=True)
-
-
-def _result(delivery: EmailDelivery, *, resent: bool) -> dict[str, Any]:
-    return {
-        "message_id": delivery.message_id,
-        "recipients": len(delivery.recipients),
-        "sent_at": delivery.sent_at.isoformat(),
-        "sent_by_this_attempt": resent,
-    }
+        """The `send_email` handler: one message per recipient not yet settled."""
+        return await self._sender.run(ctx)

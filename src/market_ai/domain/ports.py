@@ -12,6 +12,7 @@ from market_ai.domain.analysis_store import AnalysisRepository
 from market_ai.domain.campaigns import Campaign, CampaignStatus, Channel
 from market_ai.domain.job_store import JobStore
 from market_ai.domain.mail import EmailDeliveryLog
+from market_ai.domain.mail_ledger import EmailQuota, EmailSuppressions, RecipientDeliveryLog
 from market_ai.domain.metrics import DailyMetrics
 
 
@@ -98,7 +99,22 @@ class UnitOfWork(Protocol):
 
     @property
     def email_deliveries(self) -> EmailDeliveryLog:
-        """The record of emails handed to the mail server, one per send_email job."""
+        """Whole-job send records written before per-recipient rows existed (read only)."""
+        ...
+
+    @property
+    def email_recipients(self) -> RecipientDeliveryLog:
+        """Per-recipient delivery rows of send_email jobs (also the quota's reservations)."""
+        ...
+
+    @property
+    def email_quota(self) -> EmailQuota:
+        """Recipients reserved per owner and day."""
+        ...
+
+    @property
+    def email_suppressions(self) -> EmailSuppressions:
+        """Addresses each owner must not mail (unsubscribed)."""
         ...
 
     async def __aenter__(self) -> Self:

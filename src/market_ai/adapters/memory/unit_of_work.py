@@ -8,17 +8,23 @@ from uuid import UUID
 
 from market_ai.adapters.memory.analyses import InMemoryAnalysisRepository, InMemoryEmailDeliveryLog
 from market_ai.adapters.memory.campaigns import InMemoryCampaignRepository
+from market_ai.adapters.memory.email_ledger import (
+    InMemoryEmailQuota,
+    InMemoryEmailSuppressions,
+    InMemoryRecipientDeliveryLog,
+)
 from market_ai.adapters.memory.jobs import InMemoryJobStore
 from market_ai.adapters.memory.metrics import InMemoryMetricsRepository
 
 if TYPE_CHECKING:
-    from datetime import date
+    from datetime import date, datetime
     from types import TracebackType
 
     from market_ai.domain.analysis import Analysis
     from market_ai.domain.campaigns import Campaign
     from market_ai.domain.jobs import Job
     from market_ai.domain.mail import EmailDelivery
+    from market_ai.domain.mail_ledger import RecipientDelivery
     from market_ai.domain.metrics import DailyMetrics
 
 
@@ -31,6 +37,9 @@ class InMemoryStore:
     jobs: dict[UUID, Job] = field(default_factory=dict)
     analyses: dict[UUID, Analysis] = field(default_factory=dict)
     email_deliveries: dict[UUID, EmailDelivery] = field(default_factory=dict)
+    email_recipients: dict[tuple[UUID, str], RecipientDelivery] = field(default_factory=dict)
+    email_quota: dict[tuple[str, date], int] = field(default_factory=dict)
+    email_suppressions: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
 
 class InMemoryUnitOfWork:
@@ -43,6 +52,9 @@ class InMemoryUnitOfWork:
         self.jobs = InMemoryJobStore(store)
         self.analyses = InMemoryAnalysisRepository(store)
         self.email_deliveries = InMemoryEmailDeliveryLog(store)
+        self.email_recipients = InMemoryRecipientDeliveryLog(store)
+        self.email_quota = InMemoryEmailQuota(store)
+        self.email_suppressions = InMemoryEmailSuppressions(store)
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -64,6 +76,9 @@ class InMemoryUnitOfWork:
         self.jobs.apply(jobs)
         self.analyses.commit()
         self.email_deliveries.commit()
+        self.email_recipients.commit()
+        self.email_quota.commit()
+        self.email_suppressions.commit()
         self.committed = True
 
     async def rollback(self) -> None:
@@ -73,3 +88,6 @@ class InMemoryUnitOfWork:
         self.jobs.rollback()
         self.analyses.rollback()
         self.email_deliveries.rollback()
+        self.email_recipients.rollback()
+        self.email_quota.rollback()
+        self.email_suppressions.rollback()

@@ -4,33 +4,30 @@ from __future__ import annotations
 
 import logging
 import ssl
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Literal
 
 import aiosmtplib
 
+from market_ai.adapters.smtp.errors import SmtpTransientError, classified
 from market_ai.adapters.smtp.mime import build_mime, envelope_sender, sender_domain
 from market_ai.adapters.smtp.url import SmtpEndpoint, parse_smtp_url
-from market_ai.domain.jobs import PermanentJobError
 
 if TYPE_CHECKING:
     from market_ai.domain.mail import EmailMessage
 
 log = logging.getLogger(__name__)
 StartTls = Literal["auto", "always", "never"]
-_PERMANENT: Final = 500  # SMTP reply classes: 4xx try again later, 5xx never
 
-
-class SmtpTransientError(Exception):
-    """The server or the network said "not now" (4xx, refused connection, timeout): retry."""
+__all__ = ["SmtpMailer", "SmtpTransientError"]
 
 
 class SmtpMailer:
     """Sends through SMTP_URL as MAIL_FROM.
 
     A connection per message keeps the adapter stateless (no pooled connection to go stale
-    between jobs); sends are rare next to the cost of a handshake. Errors are sorted for the
-    job system: a 5xx reply is PermanentJobError (the job goes dead, retrying would be
-    refused again), everything else is retried with backoff.
+    between jobs). Errors are sorted for the job system with fixed texts (see
+    `adapters.smtp.errors`): a refused recipient is RecipientRefused, another 5xx is
+    PermanentJobError (retrying would be refused again), everything else is retried.
     """
 
     def __init__(
@@ -76,16 +73,8 @@ class SmtpMailer:
                 refused, _ = await client.send_message(
                     mime, sender=envelope_sender(self._from), recipients=list(message.to)
                 )
-        except aiosmtplib.SMTPRecipientsRefused as error:
-            codes = [r.code for r in error.recipients]
-            if all(code >= _PERMANENT for code in codes):
-                raise PermanentJobError(f"every recipient was refused ({codes})") from error
-            raise SmtpTransientError(f"recipients refused for now ({codes})") from error
-        except aiosmtplib.SMTPResponseException as error:
-            if error.code >= _PERMANENT:
-                raise PermanentJobError(f"SMTP {error.code}: {error.message}") from error
-            raise SmtpTransientError(f"SMTP {error.code}: {error.message}") from error
         except (aiosmtplib.SMTPException, OSError) as error:
-            raise SmtpTransientError(f"{type(error).__name__}: {error}") from error
-        if refused:  # some accepted: a retry would send those again, so it counts as sent
+            endpoint = self._endpoint
+            raise classified(error, host=endpoint.host, port=endpoint.port) from None
+        if refused:  # some of several accepted: a retry would send those again
             log.warning("mail.recipients_refused %s count=%d", message_id, len(refused))

@@ -21,7 +21,12 @@ def envelope_sender(mail_from: str) -> str:
 
 
 def build_mime(message: EmailMessage, *, mail_from: str, message_id: str) -> MimeMessage:
-    """Plain text, UTF-8; headers come from checked values, so none can be forged."""
+    """Plain text, UTF-8; headers come from checked values, so none can be forged.
+
+    With an unsubscribe link: List-Unsubscribe plus RFC 8058's List-Unsubscribe-Post (the
+    one-click POST large mailbox providers require of bulk senders), and the link in the
+    body's last line for readers whose client shows no button.
+    """
     mime = MimeMessage()
     mime["From"] = mail_from
     mime["To"] = ", ".join(message.to)
@@ -30,5 +35,10 @@ def build_mime(message: EmailMessage, *, mail_from: str, message_id: str) -> Mim
     mime["Message-ID"] = message_id
     if message.request_id and message.request_id.isprintable():
         mime["X-Request-ID"] = message.request_id
-    mime.set_content(message.body, subtype="plain", charset="utf-8")
+    body = message.body
+    if message.unsubscribe_url is not None:
+        mime["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        body = f"{body.rstrip()}\n\n--\nUnsubscribe: {message.unsubscribe_url}\n"
+    mime.set_content(body, subtype="plain", charset="utf-8")
     return mime

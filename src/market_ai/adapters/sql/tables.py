@@ -211,3 +211,39 @@ email_deliveries = Table(
     Column("subject", String(200), nullable=False),
     Column("sent_at", UtcDateTime(), nullable=False),
 )
+
+# One row per (send_email job, recipient): written `pending` with the job (the quota's
+# reservation), then the outcome of that recipient's message. No foreign key, as above.
+email_recipients = Table(
+    "email_recipients",
+    metadata,
+    Column("job_id", Uuid(), primary_key=True),
+    Column("address", String(254), primary_key=True),
+    Column("owner_id", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("message_id", String(255), nullable=False),
+    Column("detail", String(200), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    CheckConstraint(
+        "status IN ('pending', 'sent', 'deferred', 'refused', 'suppressed')", name="status_known"
+    ),
+)
+
+# Recipients reserved per owner and UTC day: the row the quota's guarded upsert locks.
+email_quota = Table(
+    "email_quota",
+    metadata,
+    Column("owner_id", String(255), primary_key=True),
+    Column("day", Date(), primary_key=True),
+    Column("recipients", Integer(), nullable=False),
+    CheckConstraint("recipients >= 0", name="non_negative"),
+)
+
+# Addresses (lower-cased) an owner must not mail again: one-click unsubscribes.
+email_suppressions = Table(
+    "email_suppressions",
+    metadata,
+    Column("owner_id", String(255), primary_key=True),
+    Column("address", String(254), primary_key=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+)

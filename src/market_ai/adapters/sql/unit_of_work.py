@@ -8,6 +8,11 @@ from sqlalchemy import exc as sa_exc
 
 from market_ai.adapters.sql.analyses import SqlAnalysisRepository, SqlEmailDeliveryLog
 from market_ai.adapters.sql.campaigns import SqlCampaignRepository
+from market_ai.adapters.sql.email_ledger import (
+    SqlEmailQuota,
+    SqlEmailSuppressions,
+    SqlRecipientDeliveryLog,
+)
 from market_ai.adapters.sql.jobs import SqlJobStore
 from market_ai.adapters.sql.metrics import SqlMetricsRepository
 from market_ai.domain.errors import Unavailable
@@ -28,6 +33,9 @@ class SqlUnitOfWork:
     jobs: SqlJobStore
     analyses: SqlAnalysisRepository
     email_deliveries: SqlEmailDeliveryLog
+    email_recipients: SqlRecipientDeliveryLog
+    email_quota: SqlEmailQuota
+    email_suppressions: SqlEmailSuppressions
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -45,6 +53,9 @@ class SqlUnitOfWork:
         self.jobs = SqlJobStore(self._conn)
         self.analyses = SqlAnalysisRepository(self._conn)
         self.email_deliveries = SqlEmailDeliveryLog(self._conn)
+        self.email_recipients = SqlRecipientDeliveryLog(self._conn)
+        self.email_quota = SqlEmailQuota(self._conn)
+        self.email_suppressions = SqlEmailSuppressions(self._conn)
         return self
 
     async def __aexit__(

@@ -17,6 +17,7 @@ from market_ai.entrypoints.http.controllers.emails import EmailController
 from market_ai.entrypoints.http.controllers.health import HealthController
 from market_ai.entrypoints.http.controllers.jobs import JobController
 from market_ai.entrypoints.http.controllers.metrics import MetricsController
+from market_ai.entrypoints.http.controllers.unsubscribe import UnsubscribeController
 from market_ai.entrypoints.http.cors_refusals import cors_problems
 from market_ai.entrypoints.http.dependencies import dependencies, lifespan
 from market_ai.entrypoints.http.header_deadline import bound_header_time
@@ -93,7 +94,7 @@ def create_app(container: Container | None = None) -> Litestar:
     )
     openapi = None if settings.is_production else api_docs("market-ai", settings.app_version)
     app = Litestar(
-        route_handlers=[HealthController, api, *operations],
+        route_handlers=[HealthController, UnsubscribeController, api, *operations],
         dependencies=dependencies(container),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan(container)],

@@ -17,6 +17,7 @@ from market_ai.domain.job_overview import JobMonitor
 from market_ai.domain.job_service import JobService
 from market_ai.domain.mail_service import MailService
 from market_ai.domain.metrics_service import MetricsService
+from market_ai.domain.unsubscribe import UnsubscribeService
 from market_ai.entrypoints.http.detailed_health import DetailedHealth
 from market_ai.entrypoints.worker.embedded import embedded_worker
 
@@ -48,6 +49,25 @@ def dependencies(container: Container) -> dict[str, Provide]:
     def content_service() -> ContentService:
         return container.content_service()
 
+    def unsubscribe_service() -> UnsubscribeService:
+        return container.unsubscribe_service()
+
+    return {
+        "campaigns": Provide(campaign_service, sync_to_thread=False),
+        "content": Provide(content_service, sync_to_thread=False),
+        "health": Provide(health_service, sync_to_thread=False),
+        "detailed_health": _detailed_health(container),
+        "metrics": Provide(metrics_service, sync_to_thread=False),
+        "jobs": Provide(job_service, sync_to_thread=False),
+        "job_monitor": Provide(job_monitor, sync_to_thread=False),
+        "analyses": Provide(analysis_service, sync_to_thread=False),
+        "mail": Provide(mail_service, sync_to_thread=False),
+        "unsubscribes": Provide(unsubscribe_service, sync_to_thread=False),
+    }
+
+
+def _detailed_health(container: Container) -> Provide:
+    """One report shared by every request of this app (concurrent probes share its work)."""
     settings = container.settings()
     operator = settings.operator_token
     shared_health = DetailedHealth(
@@ -60,17 +80,7 @@ def dependencies(container: Container) -> dict[str, Provide]:
     def detailed_health() -> DetailedHealth:
         return shared_health
 
-    return {
-        "campaigns": Provide(campaign_service, sync_to_thread=False),
-        "content": Provide(content_service, sync_to_thread=False),
-        "health": Provide(health_service, sync_to_thread=False),
-        "detailed_health": Provide(detailed_health, sync_to_thread=False),
-        "metrics": Provide(metrics_service, sync_to_thread=False),
-        "jobs": Provide(job_service, sync_to_thread=False),
-        "job_monitor": Provide(job_monitor, sync_to_thread=False),
-        "analyses": Provide(analysis_service, sync_to_thread=False),
-        "mail": Provide(mail_service, sync_to_thread=False),
-    }
+    return Provide(detailed_health, sync_to_thread=False)
 
 
 def lifespan(container: Container) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:

@@ -43,7 +43,7 @@ _WHY: Final = {
     409: "The resource changed concurrently or clashes with its current state",
     413: "Request body larger than MAX_BODY_BYTES",
     422: "Well-formed but breaks a business rule (the field is named)",
-    429: "Rate limit exceeded: see Retry-After and RateLimit-* headers",
+    429: "Rate limit or daily quota exceeded: see Retry-After (and RateLimit-* headers)",
     503: "A dependency cannot answer now; retry after Retry-After seconds",
 }
 EDGE: Final = (400, 401, 429, 503)  # any /api route can answer these, whatever it does

@@ -53,6 +53,9 @@ BUDGET_EXCEEDED: Final = ProblemType(
 RATE_LIMITED: Final = ProblemType(
     "rate-limited", 429, "the client's allowance is spent (see `Retry-After`)"
 )
+QUOTA_EXCEEDED: Final = ProblemType(
+    "quota-exceeded", 429, "a daily quota is spent (see `limit`, `resets_at` and `Retry-After`)"
+)
 INTERNAL: Final = ProblemType("internal", 500, "a bug; it has been logged")
 UNAVAILABLE: Final = ProblemType(
     "unavailable", 503, "a dependency cannot answer now (see `Retry-After`)"
@@ -68,6 +71,7 @@ PROBLEM_TYPES: Final = (
     INVALID_INPUT,
     BUDGET_EXCEEDED,
     RATE_LIMITED,
+    QUOTA_EXCEEDED,
     INTERNAL,
     UNAVAILABLE,
 )

@@ -22,6 +22,7 @@ from market_ai.domain.errors import (
     DomainError,
     InvalidInput,
     NotFound,
+    QuotaExceeded,
     Unauthenticated,
     Unavailable,
 )
@@ -36,6 +37,7 @@ _DOMAIN_STATUS: Final[dict[type[DomainError], tuple[int, str]]] = {
     Conflict: (409, "conflict"),
     InvalidInput: (422, "invalid-input"),
     BudgetExceeded: (422, "budget-exceeded"),
+    QuotaExceeded: (429, "quota-exceeded"),
     Unauthenticated: (401, "unauthenticated"),
     Unavailable: (503, "unavailable"),
 }
@@ -43,13 +45,14 @@ BODY: Final = "body"  # how invalid-params names the request body as a whole
 BODY_REQUIRED: Final = "a JSON body is required"
 
 
-def problem(
+def problem(  # noqa: PLR0913 - RFC 9457's members, all but status and detail optional
     status: int,
     detail: str,
     *,
     slug: str | None = None,
     invalid_params: list[dict[str, str]] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> Response[dict[str, Any]]:
     """Build a problem response; `slug` names its type (problem_types), else the status does."""
     kind = BY_SLUG[slug] if slug else for_status(status)
@@ -61,6 +64,7 @@ def problem(
     }
     if invalid_params:
         body["invalid-params"] = invalid_params
+    body.update(extensions or {})
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -89,6 +93,10 @@ def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[s
     if isinstance(exc, Conflict) and exc.field:
         params = [{"name": exc.field, "reason": exc.message}]
         return problem(status, exc.message, slug=slug, invalid_params=params)
+    if isinstance(exc, QuotaExceeded):
+        facts = {"quota": exc.quota, "limit": exc.limit, "resets_at": exc.resets_at.isoformat()}
+        retry = {"Retry-After": str(exc.retry_after)}
+        return problem(status, exc.message, slug=slug, headers=retry, extensions=facts)
     headers = {"Retry-After": "5"} if isinstance(exc, Unavailable) else None
     return problem(status, exc.message, slug=slug, headers=headers)
 
