@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from market_ai.domain.job_service import JobService
     from market_ai.domain.mail import Mailer
     from market_ai.domain.ports import Clock, UnitOfWork
+    from market_ai.domain.read_cache import ReadCache
     from market_ai.domain.spend_guard import SpendGuard
 
 
@@ -39,12 +40,13 @@ class Services(containers.DeclarativeContainer):
     content_generator: providers.Dependency[ContentGenerator] = providers.Dependency()
     spend_guard: providers.Dependency[SpendGuard] = providers.Dependency()
     summary_writer: providers.Dependency[SummaryWriter] = providers.Dependency()
+    read_cache: providers.Dependency[ReadCache | None] = providers.Dependency()
 
     campaign_service = providers.Factory(
-        CampaignService, unit_of_work=unit_of_work.provider, clock=clock
+        CampaignService, unit_of_work=unit_of_work.provider, clock=clock, reads=read_cache
     )
     metrics_service = providers.Factory(
-        MetricsService, unit_of_work=unit_of_work.provider, clock=clock
+        MetricsService, unit_of_work=unit_of_work.provider, clock=clock, reads=read_cache
     )
     analysis_service = providers.Factory(
         AnalysisService,
@@ -52,6 +54,7 @@ class Services(containers.DeclarativeContainer):
         clock=clock,
         jobs=job_service,
         summary_writer=summary_writer,
+        reads=read_cache,
     )
     mail_service = providers.Factory(
         MailService,

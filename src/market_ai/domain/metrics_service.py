@@ -11,6 +11,7 @@ from uuid import UUID
 from market_ai.domain.errors import InvalidInput, NotFound
 from market_ai.domain.metrics import DailyMetrics, MetricsSummary, summarise
 from market_ai.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from market_ai.domain.read_cache import ReadCache
 
 BATCH_MAX: Final = 1_000  # a bit under three years of days per request
 RANGE_MAX_DAYS: Final = 3 * 366  # three years, leap days included
@@ -53,9 +54,12 @@ def check_range(start: date, end: date) -> None:
 class MetricsService:
     """Record and report a user's campaign performance; another user's campaign is NotFound."""
 
-    def __init__(self, unit_of_work: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self, unit_of_work: UnitOfWorkFactory, clock: Clock, reads: ReadCache | None = None
+    ) -> None:
         self._uow = unit_of_work
         self._clock = clock
+        self._reads = reads
 
     async def record(
         self, owner_id: str, campaign_id: UUID, rows: Sequence[DailyMetrics]
@@ -71,6 +75,8 @@ class MetricsService:
             await _must_own(uow, owner_id, campaign_id)
             await uow.metrics.upsert_many(campaign_id, ordered, self._clock.now())
             await uow.commit()
+        if self._reads is not None:
+            await self._reads.invalidate(campaign_id)
         return MetricsReport(
             campaign_id=campaign_id,
             start=ordered[0].day,
@@ -94,6 +100,21 @@ class MetricsService:
         end = self._clock.today() if end is None else end
         start = end - timedelta(days=DEFAULT_RANGE_DAYS - 1) if start is None else start
         check_range(start, end)
+        if self._reads is None:
+            return await self._report(owner_id, campaign_id, start, end)
+        # The owner is part of the key: a hit proves they owned the campaign in this
+        # generation, and a delete starts a new one.
+        name = f"metrics:{owner_id}:{start.isoformat()}:{end.isoformat()}"
+        return await self._reads.read(
+            campaign_id,
+            name,
+            MetricsReport,
+            lambda: self._report(owner_id, campaign_id, start, end),
+        )
+
+    async def _report(
+        self, owner_id: str, campaign_id: UUID, start: date, end: date
+    ) -> MetricsReport:
         async with self._uow() as uow:
             await _must_own(uow, owner_id, campaign_id)
             rows = list(await uow.metrics.list_range(campaign_id, start, end))
