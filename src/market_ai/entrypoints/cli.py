@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -33,6 +34,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         config.workers = 1
     # Hypercorn runs a single worker in this process (0) rather than spawning one.
     config.workers = 0 if config.workers == 1 else config.workers
+    if config.workers > 1 and settings.redis_url is None:
+        # Processes without Redis cannot tell each other about writes: no in-process cache.
+        os.environ.setdefault("CACHE_BACKEND", "off")
     config.application_path = APP_FACTORY
     config.accesslog = None  # the app logs one structured line per request
     config.errorlog = logging.getLogger("hypercorn.error")  # through our structured handler
