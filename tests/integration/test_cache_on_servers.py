@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import date
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
 
+import httpx
 import pytest
 
+from market_ai.adapters.auth.local_key import LocalKeyTokens
 from market_ai.adapters.sql.engine import create_engine, migrate_database
 from market_ai.container import Container, build_container, start, stop
 from market_ai.domain.campaign_service import CampaignChanges, CampaignDraft
@@ -19,8 +22,9 @@ from market_ai.domain.errors import NotFound, PreconditionFailed
 from market_ai.domain.job_registry import ANALYZE_CAMPAIGN
 from market_ai.domain.jobs import JobContext
 from market_ai.domain.metrics import DailyMetrics
+from market_ai.entrypoints.http.app import create_app
 from market_ai.settings import Settings
-from tests.conftest import make_settings
+from tests.conftest import bearer, make_settings
 from tests.servers import RedisServer
 
 pytestmark = pytest.mark.integration
@@ -177,3 +181,38 @@ async def test_reads_answer_from_the_database_when_redis_stops(pg_url: str, tmp_
                 await api.analysis_service().latest(OWNER, campaign_id)
         finally:
             await stop(api)
+
+
+@asynccontextmanager
+async def _app(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(build_container(settings))
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]  # ASGI typing differs
+    async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://app") as c:
+        yield c
+
+
+async def test_a_tag_from_one_instance_revalidates_on_another(
+    pg_url: str, redis_url: str, tmp_path: Path, tokens: LocalKeyTokens
+) -> None:
+    settings = make_settings(tmp_path, database_url=pg_url, redis_url=redis_url)
+    alice = bearer(tokens, OWNER)
+    async with _app(settings) as first, _app(settings) as second:
+        created = await first.post(
+            "/api/campaigns", json={"name": "Launch", "channel": "search"}, headers=alice
+        )
+        metrics = f"/api/campaigns/{created.json()['id']}/metrics"
+        etag = (await first.get(metrics, headers=alice)).headers["etag"]
+        again = await second.get(metrics, headers={**alice, "If-None-Match": etag})
+        assert again.status_code == 304
+        row = {
+            "date": datetime.now(UTC).date().isoformat(),
+            "impressions": 1,
+            "clicks": 1,
+            "conversions": 0,
+            "spend": "1.00",
+            "revenue": "0",
+        }
+        await first.post(metrics, json={"rows": [row]}, headers=alice)
+        fresh = await second.get(metrics, headers={**alice, "If-None-Match": etag})
+        assert fresh.status_code == 200, "the write on the first made the second's read fresh"
+        assert fresh.json()["totals"]["spend"] == "1.00"
