@@ -11,7 +11,7 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> int:
     """Each benchmark is its own script, so one can be run alone with its own options."""
-    for script in ("http_load.py", "rate_limit.py", "jobs.py", "public_routes.py"):
+    for script in ("http_load.py", "rate_limit.py", "cache.py", "jobs.py", "public_routes.py"):
         print(f"== {script}", flush=True)
         subprocess.run([sys.executable, str(HERE / script), *sys.argv[1:]], check=True)
     return 0

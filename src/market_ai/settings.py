@@ -19,6 +19,7 @@ from pydantic import (
 )
 from pydantic_settings import NoDecode, SettingsConfigDict
 
+from market_ai.cache_settings import CacheSettings
 from market_ai.content_settings import ContentSettings
 from market_ai.identity_settings import IdentitySettings
 from market_ai.mail_settings import MailSettings
@@ -71,7 +72,9 @@ def mask_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
-class Settings(IdentitySettings, RateLimitSettings, MailSettings, ContentSettings, OpsSettings):
+class Settings(
+    IdentitySettings, RateLimitSettings, MailSettings, ContentSettings, OpsSettings, CacheSettings
+):
     """Every setting, with the env var operators of the origin design already set."""
 
     model_config = SettingsConfigDict(

@@ -164,10 +164,15 @@ async def test_every_answer_carries_the_security_headers(
     assert "strict-transport-security" not in response.headers, "HSTS is for production only"
 
 
-async def test_api_answers_are_not_stored_by_caches(cors_client: Client, tmp_path: Path) -> None:
+async def test_user_data_is_revalidated_and_errors_are_not_stored(
+    cors_client: Client, tmp_path: Path
+) -> None:
     tokens = LocalKeyTokens(tmp_path)
-    listed = await cors_client.get("/api/campaigns", headers=bearer(tokens, "alice"))
-    assert listed.headers["cache-control"] == "no-store"
+    listed = await cors_client.get(
+        "/api/campaigns", headers={"Origin": APP_ORIGIN, **bearer(tokens, "alice")}
+    )
+    assert listed.headers["cache-control"] == "private, no-cache"
+    assert "ETag" in listed.headers["access-control-expose-headers"]
     refused = await cors_client.get("/api/campaigns")
     assert refused.headers["cache-control"] == "no-store"
 

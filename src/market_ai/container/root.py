@@ -11,6 +11,7 @@ from __future__ import annotations
 from dependency_injector import containers, providers
 
 from market_ai.adapters.sql.engine import prepare_database, warm_pool
+from market_ai.container.cache import Cache
 from market_ai.container.content import Content
 from market_ai.container.health import Health
 from market_ai.container.http_edge import HttpEdge, identity_kind
@@ -111,9 +112,17 @@ class Container(containers.DeclarativeContainer):
     spend_guard = content.container.spend_guard
     summary_writer = content.container.summary_writer
 
+    cache = providers.Container(Cache, settings=settings)
+    cache_kind = cache.container.cache_kind
+    cache_store = cache.container.cache_store
+    redis_cache = cache.container.redis_cache
+    cache_redis_client = cache.container.cache_redis_client
+    read_cache = cache.container.read_cache
+
     services = providers.Container(
         Services,
         settings=settings,
+        read_cache=read_cache,
         unit_of_work=unit_of_work,
         clock=clock,
         job_service=job_service,
@@ -168,6 +177,11 @@ async def stop(container: Container) -> None:
         await container.content_generator().aclose()
     if container.storage() == "sql":
         await container.engine().dispose()
+    if container.cache_kind() == "redis":
+        await container.redis_cache().aclose()
+        container.redis_cache.reset()
+        container.cache_redis_client.reset()
+        container.read_cache.reset()
     if container.queue_backend() == "redis":
         await container.redis_client().aclose()
         container.redis_client.reset()

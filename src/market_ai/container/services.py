@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from market_ai.domain.job_service import JobService
     from market_ai.domain.mail import Mailer
     from market_ai.domain.ports import Clock, UnitOfWork
+    from market_ai.domain.read_cache import ReadCache
     from market_ai.domain.spend_guard import SpendGuard
     from market_ai.domain.unsubscribe import UnsubscribeLinks
     from market_ai.settings import Settings
@@ -44,12 +45,13 @@ class Services(containers.DeclarativeContainer):
     spend_guard: providers.Dependency[SpendGuard] = providers.Dependency()
     summary_writer: providers.Dependency[SummaryWriter] = providers.Dependency()
     unsubscribe_links: providers.Dependency[UnsubscribeLinks] = providers.Dependency()
+    read_cache: providers.Dependency[ReadCache | None] = providers.Dependency()
 
     campaign_service = providers.Factory(
-        CampaignService, unit_of_work=unit_of_work.provider, clock=clock
+        CampaignService, unit_of_work=unit_of_work.provider, clock=clock, reads=read_cache
     )
     metrics_service = providers.Factory(
-        MetricsService, unit_of_work=unit_of_work.provider, clock=clock
+        MetricsService, unit_of_work=unit_of_work.provider, clock=clock, reads=read_cache
     )
     analysis_service = providers.Factory(
         AnalysisService,
@@ -57,6 +59,7 @@ class Services(containers.DeclarativeContainer):
         clock=clock,
         jobs=job_service,
         summary_writer=summary_writer,
+        reads=read_cache,
     )
     mail_service = providers.Factory(
         MailService,

@@ -14,6 +14,7 @@ from market_ai.domain.job_registry import ANALYZE_CAMPAIGN, JobResult
 from market_ai.domain.job_service import JobService
 from market_ai.domain.jobs import Job, JobContext, PermanentJobError
 from market_ai.domain.ports import Clock, UnitOfWorkFactory
+from market_ai.domain.read_cache import ReadCache
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +48,13 @@ class AnalysisService:
         clock: Clock,
         jobs: JobService,
         summary_writer: SummaryWriter | None = None,
+        reads: ReadCache | None = None,
     ) -> None:
         self._uow = unit_of_work
         self._clock = clock
         self._jobs = jobs
         self._summary_writer = summary_writer
+        self._reads = reads
 
     async def request(
         self, owner_id: str, campaign_id: UUID, *, idempotency_key: str | None = None
@@ -70,6 +73,16 @@ class AnalysisService:
 
     async def latest(self, owner_id: str, campaign_id: UUID) -> Analysis:
         """The campaign's most recent analysis; NotFound when none was made yet."""
+        if self._reads is None:
+            return await self._latest(owner_id, campaign_id)
+        return await self._reads.read(
+            campaign_id,
+            f"analysis:{owner_id}",
+            Analysis,
+            lambda: self._latest(owner_id, campaign_id),
+        )
+
+    async def _latest(self, owner_id: str, campaign_id: UUID) -> Analysis:
         async with self._uow() as uow:
             if await uow.campaigns.get(owner_id, campaign_id) is None:
                 raise NotFound("campaign not found")
@@ -116,6 +129,8 @@ class AnalysisService:
                 raise PermanentJobError("campaign not found (deleted during the analysis)")
             stored = await uow.analyses.add(analysis)
             await uow.commit()
+        if self._reads is not None:  # the worker's write, seen by every API instance
+            await self._reads.invalidate(campaign_id)
         return _result(stored)
 
     async def _summary(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
@@ -21,8 +21,9 @@ from market_ai.domain.campaigns import (
     check_name,
     check_text,
 )
-from market_ai.domain.errors import Conflict, InvalidInput, NotFound
+from market_ai.domain.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from market_ai.domain.ports import CampaignRepository, Clock, UnitOfWorkFactory
+from market_ai.domain.read_cache import ReadCache
 
 PER_PAGE_MAX: Final = 100
 T = TypeVar("T")
@@ -116,9 +117,12 @@ def check_page(page: int, per_page: int) -> None:
 class CampaignService:
     """Create, read, change and remove a user's campaigns."""
 
-    def __init__(self, unit_of_work: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self, unit_of_work: UnitOfWorkFactory, clock: Clock, reads: ReadCache | None = None
+    ) -> None:
         self._uow = unit_of_work
         self._clock = clock
+        self._reads = reads
 
     async def create(self, owner_id: str, draft: CampaignDraft) -> Campaign:
         """Validate and store a new campaign."""
@@ -171,19 +175,31 @@ class CampaignService:
             )
         return Page(items=items, total=total, page=page, per_page=per_page)
 
-    async def update(self, owner_id: str, campaign_id: UUID, changes: CampaignChanges) -> Campaign:
+    async def update(
+        self,
+        owner_id: str,
+        campaign_id: UUID,
+        changes: CampaignChanges,
+        *,
+        if_version: Collection[int] | None = None,
+    ) -> Campaign:
         """Apply a partial update to the latest version.
 
         Saves are optimistic (compare-and-set on `version`): a concurrent writer makes the
         save miss, and the change is re-applied to the fresh row, so no write is lost.
+        With `if_version` (If-Match) the change applies only to one of those versions: the
+        compare-and-set makes the check atomic with the write, so a writer that slips in
+        between makes this one fail with PreconditionFailed, never overwrite it.
         """
         values = changes.checked()
         for _ in range(_SAVE_ATTEMPTS):
             async with self._uow() as uow:
                 current = await _must_get(uow.campaigns, owner_id, campaign_id)
+                _check_version(current, if_version)
                 updated = current.revised(self._clock.now(), **values)
                 if await uow.campaigns.save(updated):
                     await uow.commit()
+                    await self._invalidate(campaign_id)
                     return updated
         raise Conflict("the campaign is being changed by someone else; try again")
 
@@ -193,12 +209,34 @@ class CampaignService:
             owner_id, campaign_id, CampaignChanges(status=CampaignStatus.ARCHIVED)
         )
 
-    async def delete(self, owner_id: str, campaign_id: UUID) -> None:
-        """Remove a campaign and what hangs off it."""
+    async def delete(
+        self, owner_id: str, campaign_id: UUID, *, if_version: Collection[int] | None = None
+    ) -> None:
+        """Remove a campaign and what hangs off it.
+
+        With `if_version`, the row is first saved by compare-and-set in the same unit of
+        work: that write holds the row until the commit, so a concurrent update either
+        lands before (and this delete fails its check) or finds the row gone.
+        """
         async with self._uow() as uow:
+            if if_version is not None:
+                current = await _must_get(uow.campaigns, owner_id, campaign_id)
+                _check_version(current, if_version)
+                if not await uow.campaigns.save(current.revised(self._clock.now())):
+                    raise PreconditionFailed("the campaign changed since that version")
             if not await uow.campaigns.delete(owner_id, campaign_id):
                 raise NotFound("campaign not found")
             await uow.commit()
+        await self._invalidate(campaign_id)
+
+    async def _invalidate(self, campaign_id: UUID) -> None:
+        if self._reads is not None:
+            await self._reads.invalidate(campaign_id)
+
+
+def _check_version(current: Campaign, if_version: Collection[int] | None) -> None:
+    if if_version is not None and current.version not in if_version:
+        raise PreconditionFailed(f"the campaign is at version {current.version} now")
 
 
 async def _must_get(repository: CampaignRepository, owner_id: str, campaign_id: UUID) -> Campaign:

@@ -31,6 +31,14 @@ class Conflict(DomainError):  # noqa: N818
         self.field = field
 
 
+class PreconditionFailed(DomainError):  # noqa: N818
+    """The client's copy is not the current one (If-Match): nothing was changed."""
+
+
+class PreconditionRequired(DomainError):  # noqa: N818
+    """Writers must say which version they change (If-Match) and this one did not."""
+
+
 class InvalidInput(DomainError):  # noqa: N818
     """A value breaks a rule; `field` names it so a client can point at it."""
 

@@ -13,6 +13,7 @@ from market_ai.domain.errors import InvalidInput, NotFound
 from market_ai.domain.flight import DEFAULT_WINDOW_DAYS, WINDOW_MAX_DAYS, flight_window
 from market_ai.domain.metrics import DailyMetrics, MetricsSummary, summarise
 from market_ai.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from market_ai.domain.read_cache import ReadCache
 
 BATCH_MAX: Final = 1_000  # a bit under three years of days per request
 RANGE_MAX_DAYS: Final = WINDOW_MAX_DAYS
@@ -55,9 +56,12 @@ def check_range(start: date, end: date) -> None:
 class MetricsService:
     """Record and report a user's campaign performance; another user's campaign is NotFound."""
 
-    def __init__(self, unit_of_work: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self, unit_of_work: UnitOfWorkFactory, clock: Clock, reads: ReadCache | None = None
+    ) -> None:
         self._uow = unit_of_work
         self._clock = clock
+        self._reads = reads
 
     async def record(
         self, owner_id: str, campaign_id: UUID, rows: Sequence[DailyMetrics]
@@ -73,6 +77,8 @@ class MetricsService:
             await _must_own(uow, owner_id, campaign_id)
             await uow.metrics.upsert_many(campaign_id, ordered, self._clock.now())
             await uow.commit()
+        if self._reads is not None:
+            await self._reads.invalidate(campaign_id)
         return MetricsReport(
             campaign_id=campaign_id,
             start=ordered[0].day,
@@ -95,6 +101,26 @@ class MetricsService:
         one date, the other is as a calendar would have it: `end` today, `start` 29 days
         before `end`.
         """
+        if start is not None and end is not None:
+            check_range(start, end)  # refused before any cache or database work
+        if self._reads is None:
+            return await self._report(owner_id, campaign_id, start, end)
+        # The owner is part of the key: a hit proves they owned the campaign in this
+        # generation, and a delete starts a new one. A missing date is resolved against
+        # today and the campaign's flight, so today is in the key; a change of flight is a
+        # campaign update, which starts a new generation.
+        today = self._clock.today().isoformat()
+        name = f"metrics:{owner_id}:{start or '-'}:{end or '-'}:{today}"
+        return await self._reads.read(
+            campaign_id,
+            name,
+            MetricsReport,
+            lambda: self._report(owner_id, campaign_id, start, end),
+        )
+
+    async def _report(
+        self, owner_id: str, campaign_id: UUID, start: date | None, end: date | None
+    ) -> MetricsReport:
         async with self._uow() as uow:
             campaign = await _must_own(uow, owner_id, campaign_id)
             start, end = self._window(campaign, start, end)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -15,6 +16,12 @@ from market_ai.settings import Settings, SettingsError, load_settings
 
 APP_FACTORY: Final = "market_ai.entrypoints.http.app:create_app()"
 TOKEN_HOURS_MAX: Final = 24 * 366  # a development token for a year at most
+
+
+def share_cache_or_none(workers: int, settings: Settings) -> None:
+    """Processes without Redis cannot tell each other about writes: no in-process cache."""
+    if workers > 1 and settings.redis_url is None:
+        os.environ.setdefault("CACHE_BACKEND", "off")  # read by each worker's settings
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -34,6 +41,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         config.workers = 1
     # Hypercorn runs a single worker in this process (0) rather than spawning one.
     config.workers = 0 if config.workers == 1 else config.workers
+    share_cache_or_none(config.workers, settings)
     config.application_path = APP_FACTORY
     config.accesslog = None  # the app logs one structured line per request
     config.errorlog = logging.getLogger("hypercorn.error")  # through our structured handler

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
 from litestar.handlers import HTTPRouteHandler
 
 from market_ai.container import Container, build_container
@@ -35,6 +36,7 @@ EXPOSED_HEADERS = [
     "Location",
     "Retry-After",
     "X-Request-ID",
+    "ETag",
     *RATE_LIMIT_HEADERS,
 ]
 
@@ -45,7 +47,14 @@ def _cors(settings: Settings) -> CORSConfig | None:
     return CORSConfig(
         allow_origins=settings.allowed_origins,
         allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS", "HEAD"],
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "Idempotency-Key",
+            "X-Request-ID",
+            "If-Match",
+            "If-None-Match",
+        ],
         allow_credentials=True,
         expose_headers=EXPOSED_HEADERS,
         max_age=600,
@@ -104,6 +113,7 @@ def create_app(container: Container | None = None) -> Litestar:
         openapi_config=openapi,
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,  # structlog is configured once per process (market_ai.logging)
+        state=State({"require_if_match": settings.require_if_match}),
         debug=False,
     )
     # Around the router, not per route: unknown paths (404) and methods (405) get a request

@@ -41,8 +41,10 @@ _WHY: Final = {
     401: "Missing, expired or invalid bearer token",
     404: "No such resource for this user (another user's reads as absent)",
     409: "The resource changed concurrently or clashes with its current state",
+    412: "If-Match names a version that is no longer current: nothing was changed",
     413: "Request body larger than MAX_BODY_BYTES",
     422: "Well-formed but breaks a business rule (the field is named)",
+    428: "This deployment requires If-Match (REQUIRE_IF_MATCH) on this write",
     429: "Rate limit or daily quota exceeded: see Retry-After (and RateLimit-* headers)",
     503: "A dependency cannot answer now; retry after Retry-After seconds",
 }

@@ -43,6 +43,12 @@ METHOD_NOT_ALLOWED: Final = ProblemType(
 CONFLICT: Final = ProblemType(
     "conflict", 409, "the resource changed concurrently, or an Idempotency-Key was reused"
 )
+PRECONDITION_FAILED: Final = ProblemType(
+    "precondition-failed", 412, "If-Match names a version that is no longer current"
+)
+PRECONDITION_REQUIRED: Final = ProblemType(
+    "precondition-required", 428, "this deployment requires If-Match (REQUIRE_IF_MATCH)"
+)
 BODY_TOO_LARGE: Final = ProblemType("body-too-large", 413, "the body exceeds MAX_BODY_BYTES")
 INVALID_INPUT: Final = ProblemType(
     "invalid-input", 422, "the request is well-formed but a value breaks a rule"
@@ -67,9 +73,11 @@ PROBLEM_TYPES: Final = (
     NOT_FOUND,
     METHOD_NOT_ALLOWED,
     CONFLICT,
+    PRECONDITION_FAILED,
     BODY_TOO_LARGE,
     INVALID_INPUT,
     BUDGET_EXCEEDED,
+    PRECONDITION_REQUIRED,
     RATE_LIMITED,
     QUOTA_EXCEEDED,
     INTERNAL,

@@ -22,6 +22,8 @@ from market_ai.domain.errors import (
     DomainError,
     InvalidInput,
     NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
     QuotaExceeded,
     Unauthenticated,
     Unavailable,
@@ -35,6 +37,8 @@ log = structlog.get_logger(__name__)
 _DOMAIN_STATUS: Final[dict[type[DomainError], tuple[int, str]]] = {
     NotFound: (404, "not-found"),
     Conflict: (409, "conflict"),
+    PreconditionFailed: (412, "precondition-failed"),
+    PreconditionRequired: (428, "precondition-required"),
     InvalidInput: (422, "invalid-input"),
     BudgetExceeded: (422, "budget-exceeded"),
     QuotaExceeded: (429, "quota-exceeded"),

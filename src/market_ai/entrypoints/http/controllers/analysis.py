@@ -8,6 +8,7 @@ from litestar.di import NamedDependency
 from market_ai.domain.analysis_service import AnalysisService
 from market_ai.entrypoints.http.analysis_schemas import AnalysisOut
 from market_ai.entrypoints.http.auth import SignedIn
+from market_ai.entrypoints.http.conditional import conditional_get
 from market_ai.entrypoints.http.job_schemas import JobOut, accepted
 from market_ai.entrypoints.http.params import CampaignId, IdempotencyKey
 from market_ai.entrypoints.http.problem_docs import problem_responses
@@ -33,7 +34,7 @@ class AnalysisController(Controller):
         job = await analyses.request(request.user, campaign_id, idempotency_key=idempotency_key)
         return accepted(job)
 
-    @get("/", cache=False, responses=problem_responses(404))
+    @get("/", cache=False, responses=problem_responses(404), middleware=[conditional_get])
     async def latest_analysis(
         self, analyses: Analyses, request: SignedIn, campaign_id: CampaignId
     ) -> AnalysisOut:

@@ -9,6 +9,11 @@ from litestar.params import FromQuery, JSONBody
 from market_ai.domain.campaign_service import CampaignService
 from market_ai.domain.campaigns import CampaignStatus, Channel
 from market_ai.entrypoints.http.auth import SignedIn
+from market_ai.entrypoints.http.conditional import (
+    campaign_etag,
+    conditional_get,
+    if_match_versions,
+)
 from market_ai.entrypoints.http.params import CampaignId, PageNumber, PerPage
 from market_ai.entrypoints.http.problem_docs import problem_responses
 from market_ai.entrypoints.http.rate_limit import CAMPAIGN_CREATE, limited_by
@@ -23,7 +28,7 @@ class CampaignController(Controller):
     path = "/campaigns"
     tags = ["campaigns"]  # noqa: RUF012 - Litestar reads this class attribute
 
-    @get("/", responses=problem_responses())
+    @get("/", responses=problem_responses(), middleware=[conditional_get])
     async def list_campaigns(
         self,
         campaigns: Campaigns,
@@ -55,30 +60,42 @@ class CampaignController(Controller):
         return Response(
             CampaignOut.of(campaign),
             status_code=201,
-            headers={"Location": f"/api/campaigns/{campaign.id}"},
+            headers={
+                "Location": f"/api/campaigns/{campaign.id}",
+                "ETag": campaign_etag(campaign.version),
+            },
         )
 
-    @get("/{campaign_id:uuid}", responses=problem_responses(404))
+    @get("/{campaign_id:uuid}", responses=problem_responses(404), middleware=[conditional_get])
     async def get_campaign(
         self, campaigns: Campaigns, request: SignedIn, campaign_id: CampaignId
-    ) -> CampaignOut:
-        """One campaign."""
-        return CampaignOut.of(await campaigns.get(request.user, campaign_id))
+    ) -> Response[CampaignOut]:
+        """One campaign; its ETag is its version, the tag PATCH and DELETE take in If-Match."""
+        campaign = await campaigns.get(request.user, campaign_id)
+        return Response(CampaignOut.of(campaign), headers={"ETag": campaign_etag(campaign.version)})
 
-    @patch("/{campaign_id:uuid}", responses=problem_responses(404, 409, 413, 422))
+    @patch("/{campaign_id:uuid}", responses=problem_responses(404, 409, 412, 413, 422, 428))
     async def update_campaign(
         self,
         campaigns: Campaigns,
         request: SignedIn,
         campaign_id: CampaignId,
         data: JSONBody[CampaignUpdate],
-    ) -> CampaignOut:
-        """Change some fields; status moves must follow the lifecycle."""
-        return CampaignOut.of(await campaigns.update(request.user, campaign_id, data.to_domain()))
+    ) -> Response[CampaignOut]:
+        """Change some fields; status moves must follow the lifecycle.
 
-    @delete("/{campaign_id:uuid}", responses=problem_responses(404))
+        With If-Match, only the version it names is changed (else 412, nothing changed).
+        """
+        versions = if_match_versions(request)
+        campaign = await campaigns.update(
+            request.user, campaign_id, data.to_domain(), if_version=versions
+        )
+        return Response(CampaignOut.of(campaign), headers={"ETag": campaign_etag(campaign.version)})
+
+    @delete("/{campaign_id:uuid}", responses=problem_responses(404, 412, 428))
     async def delete_campaign(
         self, campaigns: Campaigns, request: SignedIn, campaign_id: CampaignId
     ) -> None:
-        """Remove the campaign (204)."""
-        await campaigns.delete(request.user, campaign_id)
+        """Remove the campaign (204); with If-Match, only the version it names."""
+        versions = if_match_versions(request)
+        await campaigns.delete(request.user, campaign_id, if_version=versions)

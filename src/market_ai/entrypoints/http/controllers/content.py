@@ -8,6 +8,7 @@ from litestar.params import JSONBody
 
 from market_ai.domain.content_service import ContentService
 from market_ai.entrypoints.http.auth import SignedIn
+from market_ai.entrypoints.http.conditional import conditional_get
 from market_ai.entrypoints.http.content_schemas import ContentIn, ContentOut
 from market_ai.entrypoints.http.job_schemas import JobOut, accepted
 from market_ai.entrypoints.http.params import CampaignId, IdempotencyKey, PageNumber, PerPage
@@ -37,7 +38,7 @@ class ContentController(Controller):
         )
         return accepted(job)
 
-    @get("/", cache=False, responses=problem_responses(404))
+    @get("/", cache=False, responses=problem_responses(404), middleware=[conditional_get])
     async def list_content(
         self,
         content: Content,

@@ -14,6 +14,7 @@ from litestar.params import JSONBody, QueryParameter
 
 from market_ai.domain.metrics_service import MetricsService
 from market_ai.entrypoints.http.auth import SignedIn
+from market_ai.entrypoints.http.conditional import conditional_get
 from market_ai.entrypoints.http.metrics_schemas import (
     MetricsBatchIn,
     MetricsRecordedOut,
@@ -86,7 +87,7 @@ class MetricsController(Controller):
         report = await metrics.record(request.user, campaign_id, data.to_domain())
         return MetricsRecordedOut.of(report)
 
-    @get("/", responses=problem_responses(404, 422))
+    @get("/", responses=problem_responses(404, 422), middleware=[conditional_get])
     async def get_metrics(
         self,
         metrics: Metrics,
