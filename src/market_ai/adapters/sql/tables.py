@@ -55,7 +55,8 @@ campaigns = Table(
     CheckConstraint("budget_minor >= 0", name="budget_non_negative"),
     CheckConstraint("ends_on IS NULL OR starts_on IS NULL OR ends_on >= starts_on", name="flight"),
     CheckConstraint("version >= 1", name="version_positive"),
-    Index("ix_campaigns_owner_created", "owner_id", "created_at"),
+    # The list's order (newest first, id breaking ties): a page reads its rows and no more.
+    Index("ix_campaigns_owner_created_id", "owner_id", "created_at", "id"),
 )
 
 # How many campaigns each owner has per status and channel, kept by triggers on `campaigns`
