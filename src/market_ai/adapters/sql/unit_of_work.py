@@ -20,6 +20,15 @@ if TYPE_CHECKING:
 _UNREACHABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 
 
+def _campaign_repository(engine: AsyncEngine) -> type[SqlCampaignRepository]:
+    """On Postgres the hot campaign statements run on psycopg itself (campaigns_pg)."""
+    if engine.dialect.name == "postgresql":
+        from market_ai.adapters.sql.campaigns_pg import PgCampaignRepository  # noqa: PLC0415
+
+        return PgCampaignRepository
+    return SqlCampaignRepository
+
+
 class SqlUnitOfWork:
     """Everything done through `campaigns` (and later repositories) commits or rolls back as one."""
 
@@ -40,7 +49,7 @@ class SqlUnitOfWork:
         except _UNREACHABLE as error:
             await self._close()
             raise Unavailable("the database cannot be reached") from error
-        self.campaigns = SqlCampaignRepository(self._conn)
+        self.campaigns = _campaign_repository(self._engine)(self._conn)
         self.metrics = SqlMetricsRepository(self._conn)
         self.jobs = SqlJobStore(self._conn)
         self.analyses = SqlAnalysisRepository(self._conn)
