@@ -16,6 +16,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from litestar.testing import AsyncTestClient
 from sqlalchemy import Connection, insert, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -30,6 +31,7 @@ from market_ai.adapters.sql.migrate import (
     head_revision,
     offline_sql,
 )
+from market_ai.adapters.sql.schema_check import shipped_revisions
 from market_ai.adapters.sql.tables import campaigns, metadata
 from market_ai.container import build_container, stop
 from market_ai.domain.campaign_service import CampaignDraft
@@ -273,3 +275,12 @@ async def test_campaign_counts_start_from_the_rows_already_there(
         assert (await service.list("u1", page=9)).total == 4
     finally:
         await stop(container)
+
+
+def test_the_start_up_check_reads_the_same_head_as_alembic() -> None:
+    """Serving checks the schema without Alembic; it must agree with Alembic on the head."""
+    head, known = shipped_revisions()
+    assert head == head_revision()
+    assert known == {
+        script.revision for script in ScriptDirectory(str(MIGRATIONS)).walk_revisions()
+    }
