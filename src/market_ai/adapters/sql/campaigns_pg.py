@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from psycopg import AsyncConnection
     from sqlalchemy.sql import ClauseElement
 
-_CENTS: Final = Decimal(100)
-_CENT: Final = Decimal("0.01")
+_CHANNELS: Final = {channel.value: channel for channel in Channel}  # dict lookups: no Enum()
+_STATUSES: Final = {status.value: status for status in CampaignStatus}
 _DIALECT: Final = psycopg_dialect()  # type: ignore[no-untyped-call]
 
 
@@ -64,9 +64,9 @@ def _campaign(row: tuple[Any, ...]) -> Campaign:
         id=row[0],
         owner_id=row[1],
         name=row[2],
-        channel=Channel(row[3]),
-        status=CampaignStatus(row[4]),
-        budget=(Decimal(row[5]) / _CENTS).quantize(_CENT),
+        channel=_CHANNELS[row[3]],
+        status=_STATUSES[row[4]],
+        budget=Decimal(row[5]).scaleb(-2),  # minor units to 2 places, as quantize would
         currency=row[6],
         starts_on=row[7],
         ends_on=row[8],
