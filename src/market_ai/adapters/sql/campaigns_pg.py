@@ -14,6 +14,7 @@ errors (and a dead connection is invalidated) as on the Core path.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import UTC
 from decimal import Decimal
@@ -88,10 +89,14 @@ class PgCampaignRepository(SqlCampaignRepository):
 
     async def _failed(self, error: psycopg.Error, sql: str, params: Any) -> sa_exc.StatementError:
         """Translate as SQLAlchemy would, invalidating a connection that is gone."""
-        driver = await self._driver()
-        gone = driver.closed or driver.pgconn.status == pq.ConnStatus.BAD
+        try:
+            driver = await self._driver()
+            gone = driver.closed or driver.pgconn.status == pq.ConnStatus.BAD
+        except sa_exc.SQLAlchemyError:
+            gone = True  # already invalidated or closed under us
         if gone or isinstance(error, psycopg.OperationalError):
-            await self._conn.invalidate()
+            with contextlib.suppress(sa_exc.SQLAlchemyError):
+                await self._conn.invalidate()
         return sa_exc.DBAPIError.instance(
             sql, params, error, psycopg.Error, connection_invalidated=gone
         )
