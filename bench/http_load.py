@@ -50,7 +50,7 @@ from bench.stacks import (  # noqa: E402
     running,
 )
 
-from tests.servers import PostgresServer  # noqa: E402
+from tests.servers import PostgresServer, terminate  # noqa: E402
 
 CLI = [sys.executable, "-m", "market_ai.entrypoints.cli"]
 BODY = '{"name": "bench", "channel": "search", "budget": "10.00"}'
@@ -263,6 +263,9 @@ def main() -> int:
             for stack in stacks:
                 print(f"  {stack.name:<28} {stack.started_in:>6.2f} s")
             first = next(s for s in stacks if s.system == "market-ai")
+            for stack in stacks:  # their pools would hold connections the fill needs
+                if stack is not first:
+                    terminate(stack.process, timeout=30)
             big_list(first, args, database_url, env)
     return 0
 
