@@ -1,49 +1,56 @@
-"""HTTP throughput per route: requests/s and latency percentiles, embedded and on Postgres.
+"""HTTP throughput side by side: the origin stack, the bare floor and market-ai on each server.
 
-`market-ai serve --workers N` is started as operators start it, once on the embedded SQLite
-default and once on Postgres, and driven with wrk (Debian package `wrk`) from a separate
-process: GET /health, GET /api/campaigns (a page of 20, with its count) and POST
-/api/campaigns, each with a bearer token, so every /api request is verified. The rate
-limiter is off: this measures throughput (bench/rate_limit.py measures the limiter).
+Every stack is one server process pinned to core 0; wrk (Debian package `wrk`) runs pinned to
+core 1 with `-t1 -c64`; all share one Postgres, rate limits off. Rounds are interleaved:
+each round measures every route on every stack in turn, so a neighbour's load on a shared
+machine hits all stacks alike, and the table shows the median of the rounds with the ratio
+to the origin and to the bare app on the same server. Routes: GET /health, GET a page of 20
+campaigns (market-ai: authenticated, owner-scoped, counted) and POST a campaign.
 
-Postgres is a throwaway server started for the run unless BENCH_DATABASE_URL names one
-whose database may be migrated and filled with rows (and where a database may be created
-for the origin stack).
+Then: the list for an owner with 50,000 campaigns against one with 100 (interleaved, on the
+first server), resident memory of each market-ai process after the rounds, and start-up
+time (spawn to first /health 200), embedded SQLite included.
 
-With `--origin DIR` (a directory holding the origin stack's `main.py`: FastAPI under
-gunicorn with uvicorn workers and an asyncpg pool) the same routes are measured with the
-same wrk settings, worker count and Postgres, so the origin's published figures can be
-compared like for like. Its requirements must be importable by `--origin-python`.
-
-`--in-process` measures the app alone instead: CPU microseconds per request through the
-ASGI app called directly (no server, no socket, memory storage), best of a few rounds.
+The origin stack and the bare app come from `--peers DIR` (env BENCH_PEERS; default
+../shared/peers/seed_stack, relative to where the command runs), run by `--peer-python`
+(env BENCH_PEER_PYTHON), an interpreter with their requirements. Postgres is a throwaway
+server unless BENCH_DATABASE_URL names one that may be filled. `--in-process` prints the
+app's own CPU per request instead (bench/app_cost.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psycopg
-from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "src"), str(REPO)]  # this checkout's app; tests.servers
+sys.path[:0] = [str(REPO / "src"), str(REPO)]  # this checkout's app; bench.*, tests.servers
 
-from tests.servers import PostgresServer, free_port, terminate  # noqa: E402
+from bench.app_cost import in_process  # noqa: E402
+from bench.stacks import (  # noqa: E402
+    Stack,
+    libpq,
+    market_ai,
+    market_ai_env,
+    peer,
+    pinned,
+    prepare_origin_database,
+    running,
+)
+
+from tests.servers import PostgresServer, terminate  # noqa: E402
 
 CLI = [sys.executable, "-m", "market_ai.entrypoints.cli"]
 BODY = '{"name": "bench", "channel": "search", "budget": "10.00"}'
@@ -52,236 +59,160 @@ wrk.method = "POST"
 wrk.body = '{BODY}'
 wrk.headers["Content-Type"] = "application/json"
 """
-ORIGIN_DATABASE = "origin_bench"
-ORIGIN_TABLE = (
-    "CREATE TABLE IF NOT EXISTS campaigns"
-    "(id serial PRIMARY KEY, name text, channel text, budget float8)"
-)
-START_TIMEOUT = 60.0
+ROUTES = ("GET /health", "GET /api/campaigns (20)", "POST /api/campaigns")
+Sample = tuple[float, float, float, int]  # req/s, p50 ms, p99 ms, non-2xx + errors
 
 
-@dataclass(frozen=True)
-class Row:
-    """One line of the table: a route of one stack on one database."""
-
-    system: str
-    database: str
-    route: str
-    output: str
-
-    def render(self) -> str:
-        """Requests/s, p50, p99 and the failures wrk counted."""
-        rps = re.search(r"Requests/sec:\s+([\d.]+)", self.output)
-        p50 = re.search(r"50%\s+([\d.]+\w+)", self.output)
-        p99 = re.search(r"99%\s+([\d.]+\w+)", self.output)
-        non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", self.output)
-        timeouts = re.search(r"timeout (\d+)", self.output)
-        return (
-            f"{self.system:<10} {self.database:<9} {self.route:<24}"
-            f" {float(rps.group(1)) if rps else 0:>8.0f}"
-            f" {p50.group(1) if p50 else '?':>9} {p99.group(1) if p99 else '?':>9}"
-            f" {non_2xx.group(1) if non_2xx else 0:>8} {timeouts.group(1) if timeouts else 0:>8}"
-        )
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-HEADER = (
-    f"{'system':<10} {'database':<9} {'route':<24} {'req/s':>8} {'p50':>9} {'p99':>9}"
-    f" {'non-2xx':>8} {'timeouts':>8}"
-)
-
-
-def _wrk(url: str, args: argparse.Namespace, token: str | None, script: Path | None) -> str:
-    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.seconds}s"]
-    command += ["--latency", "--timeout", "10s"]
+def wrk(url: str, args: argparse.Namespace, token: str | None, post: Path | None) -> Sample:
+    """One wrk run on core 1: requests/s, p50, p99 and failed answers."""
+    command = ["wrk", "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "--latency"]
+    command += ["--timeout", "10s"]
     if token is not None:
         command += ["-H", f"Authorization: Bearer {token}"]
-    if script is not None:
-        command += ["-s", str(script)]
-    return subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout
+    if post is not None:
+        command += ["-s", str(post)]
+    out = subprocess.run(
+        pinned(1, [*command, url]), check=True, capture_output=True, text=True
+    ).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p50 = re.search(r"50%\s+([\d.]+\w+)", out)
+    p99 = re.search(r"99%\s+([\d.]+\w+)", out)
+    bad = sum(int(n) for n in re.findall(r"(?:Non-2xx or 3xx responses|timeout) (\d+)", out))
+    bad += sum(int(n) for n in re.findall(r"(?:connect|read|write) (\d+)", out))
+    return (
+        float(rps.group(1)) if rps else 0.0,
+        _ms(p50.group(1)) if p50 else 0.0,
+        _ms(p99.group(1)) if p99 else 0.0,
+        bad,
+    )
 
 
-def _wait_healthy(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
-            raise SystemExit(f"bench: the server at {base} exited with {server.returncode}\n{tail}")
-        with contextlib.suppress(httpx.HTTPError):
-            httpx.get(f"{base}/health", timeout=1).raise_for_status()
-            return
-        time.sleep(0.1)
-    raise SystemExit(f"bench: {base} did not answer /health within {START_TIMEOUT:.0f} s")
+def _url(stack: Stack, route: str) -> str:
+    return stack.base + {"GET /health": "/health", "POST /api/campaigns": "/api/campaigns"}.get(
+        route, stack.listing
+    )
 
 
-@contextlib.contextmanager
-def _running(command: list[str], env: Mapping[str, str], base: str, cwd: Path) -> Iterator[None]:
-    log = Path(tempfile.mkdtemp(prefix="market-ai-bench-")) / "server.log"
-    with log.open("wb") as output:
-        server = subprocess.Popen(command, env=dict(env), cwd=cwd, stdout=output, stderr=output)
-    try:
-        _wait_healthy(base, server, log)
-        yield
-    finally:
-        terminate(server, timeout=30)
-
-
-def _measure(
-    system: str, database: str, base: str, args: argparse.Namespace, token: str | None
-) -> list[Row]:
-    """Warm up briefly, then the three routes in turn (the list reads a page of 20)."""
-    script = Path(tempfile.mkdtemp(prefix="market-ai-bench-")) / "post.lua"
-    script.write_text(POST_SCRIPT)
-    listing = "/api/campaigns?per_page=20" if system == "market-ai" else "/api/campaigns?limit=20"
+def rounds(stacks: list[Stack], args: argparse.Namespace) -> dict[tuple[str, str], list[Sample]]:
+    """Every route on every stack, round after round (interleaved)."""
+    post = Path(tempfile.mkdtemp(prefix="market-ai-bench-")) / "post.lua"
+    post.write_text(POST_SCRIPT)
     warm = argparse.Namespace(**{**vars(args), "seconds": 2})
-    _wrk(f"{base}{listing}", warm, token, None)
-    rows = [
-        Row(system, database, "GET /health", _wrk(f"{base}/health", args, token, None)),
-        Row(system, database, "GET /api/campaigns (20)", _wrk(base + listing, args, token, None)),
-        Row(
-            system,
-            database,
-            "POST /api/campaigns",
-            _wrk(base + "/api/campaigns", args, token, script),
-        ),
-    ]
-    for row in rows:
-        print(row.render(), flush=True)
-    return rows
+    for stack in stacks:
+        wrk(stack.base + stack.listing, warm, stack.token, None)
+    samples: dict[tuple[str, str], list[Sample]] = {}
+    for number in range(1, args.rounds + 1):
+        for route in ROUTES:
+            for stack in stacks:
+                script = post if route.startswith("POST") else None
+                sample = wrk(_url(stack, route), args, stack.token, script)
+                samples.setdefault((stack.name, route), []).append(sample)
+                print(f"round {number} {stack.name:<28} {route:<24} {sample[0]:>8.0f}", flush=True)
+    return samples
 
 
-def market_ai(database: str, database_url: str | None, args: argparse.Namespace) -> list[Row]:
-    """`market-ai serve` with its defaults, but no rate limit and warnings-only logs."""
-    data_dir = Path(tempfile.mkdtemp(prefix="market-ai-bench-"))
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),  # this checkout
-        "MARKET_AI_DATA_DIR": str(data_dir),
-        "LOG_LEVEL": "WARNING",
-        "RATE_LIMIT_ENABLED": "false",  # throughput, not 429s (bench/rate_limit.py: its cost)
-    }
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)  # jobs run in process; no route measured here enqueues
-    if database_url is not None:
-        env["DATABASE_URL"] = database_url
-        subprocess.run([*CLI, "migrate"], env=env, check=True, capture_output=True)
-        with psycopg.connect(_libpq(database_url), autocommit=True) as conn:
-            conn.execute("DELETE FROM campaigns")
-    token = subprocess.run(
-        [*CLI, "token", "--user", "bench"], env=env, check=True, capture_output=True, text=True
+def report(stacks: list[Stack], samples: dict[tuple[str, str], list[Sample]]) -> None:
+    """Medians of the rounds and their ratios to the origin and to bare on the same server."""
+    print(f"\n{'stack':<28} {'route':<24} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}", end="")
+    print(f" {'failed':>7} {'/origin':>8} {'/bare':>6}")
+
+    def median(name: str, route: str, index: int) -> float:
+        runs = samples.get((name, route), [])
+        return statistics.median(s[index] for s in runs) if runs else 0.0
+
+    for route in ROUTES:
+        for stack in stacks:
+            rps, p50, p99 = (median(stack.name, route, i) for i in range(3))
+            failed = sum(s[3] for s in samples[(stack.name, route)])
+            origin = median("origin/gunicorn", route, 0)
+            bare = median(f"bare/{stack.server}", route, 0)
+            print(
+                f"{stack.name:<28} {route:<24} {rps:>8.0f} {p50:>8.1f} {p99:>8.1f} {failed:>7}",
+                end="",
+            )
+            print(f" {rps / origin if origin else 0:>8.2f} {rps / bare if bare else 0:>6.2f}")
+
+
+def big_list(
+    stack: Stack, args: argparse.Namespace, database_url: str, env: dict[str, str]
+) -> None:
+    """A page for an owner with 50,000 campaigns against one with 100, interleaved."""
+    tokens = {}
+    with psycopg.connect(libpq(database_url), autocommit=True) as conn:
+        for owner, count in (("small", 100), ("big", 50_000)):
+            conn.execute("DELETE FROM campaigns WHERE owner_id = %s", (owner,))
+            conn.execute(
+                "INSERT INTO campaigns (id, owner_id, name, channel, status, budget_minor,"
+                " currency, created_at, updated_at, version) SELECT gen_random_uuid(), %s,"
+                " 'c' || n, 'email', 'draft', 0, 'USD', now() - n * interval '1 second',"
+                " now(), 1 FROM generate_series(1, %s) AS n",
+                (owner, count),
+            )
+            tokens[owner] = subprocess.run(
+                [*CLI, "token", "--user", owner], env=env, check=True, capture_output=True,
+                text=True,
+            ).stdout.strip()  # fmt: skip
+        conn.execute("ANALYZE campaigns")
+    runs: dict[str, list[float]] = {"small": [], "big": []}
+    for _ in range(args.rounds):
+        for owner, token in tokens.items():
+            runs[owner].append(wrk(stack.base + stack.listing, args, token, None)[0])
+    small, big = (statistics.median(runs[o]) for o in ("small", "big"))
+    print(f"\nlist on {stack.name}: 100 campaigns {small:.0f} req/s, 50,000 {big:.0f} req/s,")
+    print(f"ratio {big / small:.2f} (totals exact: counted by triggers, not per request)")
+
+
+def _token(env: dict[str, str], user: str) -> str:
+    return subprocess.run(
+        [*CLI, "token", "--user", user], env=env, check=True, capture_output=True, text=True
     ).stdout.strip()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    serve = [*CLI, "serve", "--port", str(port), "--workers", str(args.workers)]
-    with _running(serve, env, base, data_dir):
-        headers = {"Authorization": f"Bearer {token}"}
+
+
+def _can_run(script: Path, python: str, modules: str) -> bool:
+    """The peer script exists and --peer-python has what it imports; else say why not."""
+    if not script.exists():
+        print(f"bench: no {script} (--peers); its rows are left out")
+        return False
+    found = subprocess.run([python, "-c", f"import {modules}"], capture_output=True, check=False)
+    if found.returncode != 0:
+        print(f"bench: {python} lacks one of {modules} (--peer-python); {script.name} left out")
+    return found.returncode == 0
+
+
+def start_stacks(args: argparse.Namespace, database_url: str) -> tuple[list[Stack], dict[str, str]]:
+    """Origin, then bare and market-ai per server, then market-ai on SQLite on the first."""
+    stacks: list[Stack] = []
+    dsn = prepare_origin_database(database_url)
+    peers = Path(args.peers).resolve()
+    if _can_run(peers / "main.py", args.peer_python, "gunicorn, fastapi, asyncpg, slowapi"):
+        stacks.append(peer("origin", "gunicorn", peers, args.peer_python, dsn))
+    env = market_ai_env(Path(tempfile.mkdtemp(prefix="market-ai-bench-")), database_url, REPO)
+    subprocess.run([*CLI, "migrate"], env=env, check=True, capture_output=True)
+    with psycopg.connect(libpq(database_url), autocommit=True) as conn:
+        conn.execute("DELETE FROM campaigns")
+    token = _token(env, "bench")
+    for server in args.servers:
+        needs = f"litestar, psycopg_pool, {server}"
+        if _can_run(peers / "bare_db_litestar.py", args.peer_python, needs):
+            stacks.append(peer("bare", server, peers, args.peer_python, dsn))
+        stacks.append(market_ai(server, CLI, env, "postgres", token))
+    sqlite_env = market_ai_env(Path(tempfile.mkdtemp(prefix="market-ai-bench-")), None, REPO)
+    stacks.append(
+        market_ai(args.servers[0], CLI, sqlite_env, "sqlite", _token(sqlite_env, "bench"))
+    )
+    seeded = {s.database: s for s in stacks if s.system == "market-ai"}  # one per database
+    for stack in seeded.values():
+        headers = {"Authorization": f"Bearer {stack.token}"}
         for i in range(20):
             body = {"name": f"seed {i}", "channel": "email"}
-            httpx.post(f"{base}/api/campaigns", json=body, headers=headers).raise_for_status()
-        return _measure("market-ai", database, base, args, token)
-
-
-def origin(stack: Path, python: str, database_url: str, args: argparse.Namespace) -> list[Row]:
-    """The origin stack as its guide runs it (gunicorn + uvicorn workers), in its own database."""
-    url = make_url(database_url)
-    with psycopg.connect(_libpq(database_url), autocommit=True) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (ORIGIN_DATABASE,)
-        ).fetchone()
-        if exists is None:
-            conn.execute(f"CREATE DATABASE {ORIGIN_DATABASE}")
-    origin_url = url.set(drivername="postgresql", database=ORIGIN_DATABASE)
-    dsn = origin_url.render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(ORIGIN_TABLE)
-        conn.execute("TRUNCATE campaigns")
-        for i in range(20):
-            conn.execute(
-                "INSERT INTO campaigns(name, channel, budget) VALUES (%s, 'email', 0)",
-                (f"seed {i}",),
-            )
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    command = [python, "-m", "gunicorn", "main:app", "--workers", str(args.workers)]
-    command += ["--worker-class", "uvicorn.workers.UvicornWorker", "--bind", f"127.0.0.1:{port}"]
-    env = {**os.environ, "DATABASE_URL": dsn, "RATE": "1000000000/minute"}
-    with _running(command, env, base, stack):
-        return _measure("origin", "postgres", base, args, token=None)
-
-
-async def _app_cost(requests: int, rounds: int) -> dict[str, float]:
-    """Best CPU microseconds per request of each route, the app called as an ASGI callable."""
-    from market_ai.adapters.auth.local_key import LocalKeyTokens  # noqa: PLC0415
-    from market_ai.container import build_container  # noqa: PLC0415
-    from market_ai.entrypoints.http.app import create_app  # noqa: PLC0415
-    from market_ai.logging import configure_logging  # noqa: PLC0415
-    from market_ai.settings import Settings  # noqa: PLC0415
-
-    configure_logging("WARNING")  # as the served benchmark: no access log line
-    data_dir = Path(tempfile.mkdtemp(prefix="market-ai-bench-"))
-    settings = Settings(
-        _env_file=None, database_url="memory://", data_dir=data_dir, rate_limit_enabled=False
-    )
-    app = create_app(build_container(settings))
-    tokens = LocalKeyTokens(data_dir)
-    # The reader lists its 20 campaigns; the writer's creations never lengthen that list.
-    reader, writer = tokens.issue("bench").encode(), tokens.issue("writer").encode()
-
-    async def call(
-        method: str, path: str, query: bytes = b"", body: bytes = b"", token: bytes = writer
-    ) -> None:
-        headers = [(b"host", b"bench"), (b"authorization", b"Bearer " + token)]
-        headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-        scope = {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-            "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
-            "query_string": query, "root_path": "", "headers": headers,
-            "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 2), "state": {}, "extensions": {},
-        }  # fmt: skip
-        messages = [{"type": "http.request", "body": body, "more_body": False}]
-
-        async def receive() -> dict[str, Any]:
-            return messages.pop() if messages else {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start" and message["status"] >= 300:
-                raise SystemExit(f"bench: {method} {path} answered {message['status']}")
-
-        await app(scope, receive, send)  # type: ignore[arg-type]
-
-    routes: dict[str, Callable[[], Awaitable[None]]] = {
-        "GET /health": lambda: call("GET", "/health"),
-        "GET /api/campaigns (20)": lambda: call(
-            "GET", "/api/campaigns", b"per_page=20", token=reader
-        ),
-        "POST /api/campaigns": lambda: call("POST", "/api/campaigns", body=BODY.encode()),
-    }
-    best: dict[str, float] = {}
-    async with app.lifespan():
-        for i in range(20):
-            seed = b'{"name": "seed %d", "channel": "email"}' % i
-            await call("POST", "/api/campaigns", body=seed, token=reader)
-        for _ in range(rounds):
-            for name, request in routes.items():
-                for _ in range(requests // 10):  # warm up
-                    await request()
-                started = time.process_time()
-                for _ in range(requests):
-                    await request()
-                cost = (time.process_time() - started) / requests * 1e6
-                best[name] = min(best.get(name, cost), cost)
-    return best
-
-
-def in_process(args: argparse.Namespace) -> None:
-    """Print the app's own CPU cost per request (no server: Hypercorn and sockets excluded)."""
-    costs = asyncio.run(_app_cost(args.requests, args.rounds))
-    print(f"market-ai app in process, memory storage: CPU per request, best of {args.rounds}")
-    for name, cost in costs.items():
-        print(f"{name:<24} {cost:>8.0f} us")
-
-
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+            answer = httpx.post(f"{stack.base}/api/campaigns", json=body, headers=headers)
+            answer.raise_for_status()
+    return stacks, env
 
 
 @contextlib.contextmanager
@@ -294,21 +225,22 @@ def _postgres() -> Iterator[str]:
 
 
 def main() -> int:
-    """Measure each selected stack and database, then print the table again in one piece."""
+    """Start every stack, measure in interleaved rounds, print the tables."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=5, help="per wrk run")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--servers", default="granian,uvicorn,hypercorn", help="comma list")
     parser.add_argument(
-        "--database", choices=["sqlite", "postgres", "both"], default="both", help="market-ai's"
+        "--peers", default=os.environ.get("BENCH_PEERS", "../shared/peers/seed_stack")
     )
-    parser.add_argument("--origin", type=Path, help="directory of the origin stack's main.py")
-    parser.add_argument("--origin-python", default=sys.executable, help="its interpreter")
+    parser.add_argument(
+        "--peer-python", default=os.environ.get("BENCH_PEER_PYTHON", sys.executable)
+    )
     parser.add_argument("--in-process", action="store_true", help="the app's CPU per request")
     parser.add_argument("--requests", type=int, default=2000, help="per route, with --in-process")
-    parser.add_argument("--rounds", type=int, default=3, help="with --in-process")
     args, _ = parser.parse_known_args()  # bench/run.py hands every script the same options
+    args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
     if args.in_process:
         in_process(args)
         return 0
@@ -316,23 +248,25 @@ def main() -> int:
         print("bench needs wrk (Debian package wrk)", file=sys.stderr)
         return 2
     print(
-        f"{args.workers} worker processes each; wrk -t{args.threads} -c{args.connections}"
-        f" -d{args.seconds}s; rate limits off",
-        flush=True,
+        f"{os.cpu_count()} cores; servers on core 0, wrk -t1 -c{args.connections}"
+        f" -d{args.seconds}s on core 1; {args.rounds} interleaved rounds; rate limits off"
     )
-    print(HEADER, flush=True)
-    rows: list[Row] = []
-    if args.database in {"sqlite", "both"}:
-        rows += market_ai("sqlite", None, args)
-    if args.database in {"postgres", "both"} or args.origin is not None:
-        with _postgres() as database_url:
-            if args.database in {"postgres", "both"}:
-                rows += market_ai("postgres", database_url, args)
-            if args.origin is not None:
-                rows += origin(args.origin.resolve(), args.origin_python, database_url, args)
-    print(f"\n{HEADER}")
-    for row in rows:
-        print(row.render())
+    with _postgres() as database_url:
+        stacks, env = start_stacks(args, database_url)
+        with running(stacks):
+            samples = rounds(stacks, args)
+            report(stacks, samples)
+            print("\nresident memory after the rounds (serving process):")
+            for stack in stacks:
+                print(f"  {stack.name:<28} {stack.rss_mb():>6.0f} MB")
+            print("\nstart-up, spawn to first /health 200:")
+            for stack in stacks:
+                print(f"  {stack.name:<28} {stack.started_in:>6.2f} s")
+            first = next(s for s in stacks if s.system == "market-ai")
+            for stack in stacks:  # their pools would hold connections the fill needs
+                if stack is not first:
+                    terminate(stack.process, timeout=30)
+            big_list(first, args, database_url, env)
     return 0
 
 

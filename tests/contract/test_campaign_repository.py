@@ -148,6 +148,32 @@ async def test_list_filters_by_status_and_channel_and_counts_the_filtered(
     assert await _names(uow_factory, owner="nobody") == ([], 0)
 
 
+async def test_totals_follow_status_moves_deletes_and_rollbacks(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """SQL keeps totals beside the rows; they must stay exact whatever the write."""
+    items = [_campaign(minutes=m) for m in range(5)]
+    await _add(uow_factory, *items)
+    async with uow_factory() as uow:
+        repo: CampaignRepository = uow.campaigns
+        assert await repo.save(items[0].revised(T0, status=CampaignStatus.ACTIVE))
+        assert await repo.save(items[1].revised(T0, channel=Channel.SOCIAL))
+        assert await repo.delete("u1", items[2].id)
+        await uow.commit()
+    async with uow_factory() as uow:
+        repo = uow.campaigns
+        await repo.add(_campaign(minutes=9))
+        assert await repo.delete("u1", items[3].id)
+        await uow.rollback()  # neither the add nor the delete counts
+    assert (await _names(uow_factory))[1] == 4
+    assert (await _names(uow_factory, status=CampaignStatus.ACTIVE))[1] == 1
+    assert (await _names(uow_factory, status=CampaignStatus.DRAFT))[1] == 3
+    assert (await _names(uow_factory, channel=Channel.SOCIAL))[1] == 1
+    assert (await _names(uow_factory, offset=10))[1] == 4  # past the end: the total alone
+    draft_email = {"status": CampaignStatus.DRAFT, "channel": Channel.EMAIL}
+    assert (await _names(uow_factory, offset=10, **draft_email))[1] == 2
+
+
 # save (compare-and-set on version)
 
 

@@ -6,16 +6,19 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import psycopg
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from litestar.testing import AsyncTestClient
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, insert, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from structlog.testing import capture_logs
 
@@ -28,8 +31,11 @@ from market_ai.adapters.sql.migrate import (
     head_revision,
     offline_sql,
 )
-from market_ai.adapters.sql.tables import metadata
-from market_ai.container import build_container
+from market_ai.adapters.sql.schema_check import shipped_revisions
+from market_ai.adapters.sql.tables import campaigns, metadata
+from market_ai.container import build_container, stop
+from market_ai.domain.campaign_service import CampaignDraft
+from market_ai.domain.campaigns import CampaignStatus, Channel
 from market_ai.entrypoints.http.app import create_app
 from tests.conftest import make_settings
 
@@ -240,3 +246,41 @@ def test_cli_serve_refuses_an_unmigrated_postgres_in_one_line(
     lines = result.stderr.strip().splitlines()
     expected = f"database schema is at empty, this version needs {head_revision()}"
     assert lines == [f"market-ai: {expected}: run `market-ai migrate`"]
+
+
+def _upgrade_to(connection: Connection, revision: str) -> None:
+    command.upgrade(alembic_config(connection=connection), revision)
+
+
+async def test_campaign_counts_start_from_the_rows_already_there(
+    empty_database_url: str, engine_for: Callable[[str], AsyncEngine], tmp_path: Path
+) -> None:
+    """0008 fills the counts from existing campaigns; triggers keep them from then on."""
+    engine = engine_for(empty_database_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(_upgrade_to, "0004")
+        for i, status in enumerate(["draft", "draft", "active"]):
+            at = datetime(2025, 1, 1, 0, i, tzinfo=UTC)
+            row = {"id": uuid4(), "owner_id": "u1", "name": "c", "channel": "email"}
+            row |= {"status": status, "budget_minor": 0, "currency": "USD", "version": 1}
+            await conn.execute(insert(campaigns).values(row | {"created_at": at, "updated_at": at}))
+    await migrate_database(engine)
+    settings = make_settings(tmp_path, database_url=empty_database_url)
+    container = build_container(settings)
+    service = container.campaign_service()
+    try:
+        assert (await service.list("u1")).total == 3
+        assert (await service.list("u1", status=CampaignStatus.ACTIVE)).total == 1
+        await service.create("u1", CampaignDraft(name="new", channel=Channel.EMAIL))
+        assert (await service.list("u1", page=9)).total == 4
+    finally:
+        await stop(container)
+
+
+def test_the_start_up_check_reads_the_same_head_as_alembic() -> None:
+    """Serving checks the schema without Alembic; it must agree with Alembic on the head."""
+    head, known = shipped_revisions()
+    assert head == head_revision()
+    assert known == {
+        script.revision for script in ScriptDirectory(str(MIGRATIONS)).walk_revisions()
+    }

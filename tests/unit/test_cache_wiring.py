@@ -10,7 +10,7 @@ import pytest
 from market_ai.adapters.memory.cache import InMemoryCache
 from market_ai.adapters.redis.cache import RedisCache
 from market_ai.container import build_container, stop
-from market_ai.entrypoints.cli import share_cache_or_none
+from market_ai.entrypoints.serve import share_cache_or_none
 from market_ai.settings import SettingsError, load_settings
 from tests.conftest import make_settings
 

@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING, Literal
 
 from dependency_injector import containers, providers
 
-from market_ai.adapters.memory.cache import InMemoryCache
-from market_ai.adapters.redis.cache import RedisCache, create_cache_redis
+from market_ai.container.lazy import lazy
 from market_ai.domain.read_cache import ReadCache
 
 if TYPE_CHECKING:
@@ -40,12 +39,14 @@ class Cache(containers.DeclarativeContainer):
 
     cache_kind = providers.Callable(cache_kind, settings)
     cache_redis_client = providers.Singleton(
-        create_cache_redis,
+        lazy("market_ai.adapters.redis.cache:create_cache_redis"),
         settings.provided.redis_url,
         timeout=settings.provided.cache_timeout_seconds,
     )
-    redis_cache = providers.Singleton(RedisCache, cache_redis_client)
-    memory_cache = providers.Singleton(InMemoryCache)
+    redis_cache = providers.Singleton(
+        lazy("market_ai.adapters.redis.cache:RedisCache"), cache_redis_client
+    )
+    memory_cache = providers.Singleton(lazy("market_ai.adapters.memory.cache:InMemoryCache"))
     cache_store = providers.Selector(
         cache_kind, redis=redis_cache, memory=memory_cache, off=providers.Object(None)
     )

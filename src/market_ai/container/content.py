@@ -11,12 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from dependency_injector import containers, providers
 
-from market_ai.adapters.memory.content import InMemoryContentStore, InMemorySpendLedger
-from market_ai.adapters.memory.offline_generator import OfflineContentGenerator
-from market_ai.adapters.memory.offline_summary import OfflineSummaryWriter
-from market_ai.adapters.openai.generator import OpenAIContentGenerator, create_client
-from market_ai.adapters.sql.content import SqlContentStore
-from market_ai.adapters.sql.spend_ledger import SqlSpendLedger
+from market_ai.container.lazy import lazy
 from market_ai.domain.analysis_summary import ModelSummaryWriter, summary_policy
 from market_ai.domain.spend import usd_to_micros
 from market_ai.domain.spend_guard import SpendGuard, SpendMeter, SpendPolicy
@@ -24,6 +19,7 @@ from market_ai.domain.spend_guard import SpendGuard, SpendMeter, SpendPolicy
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from market_ai.adapters.openai.generator import OpenAIContentGenerator
     from market_ai.container.infrastructure import StorageKind
     from market_ai.domain.ports import Clock
     from market_ai.settings import Settings
@@ -38,6 +34,11 @@ def generator_kind(settings: Settings) -> GeneratorKind:
 
 def openai_generator(settings: Settings) -> OpenAIContentGenerator:
     """The SDK client from OPENAI_API_KEY, OPENAI_BASE_URL and OPENAI_TIMEOUT_SECONDS."""
+    from market_ai.adapters.openai.generator import (  # noqa: PLC0415 - only with a key
+        OpenAIContentGenerator,
+        create_client,
+    )
+
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
     return OpenAIContentGenerator(
         create_client(key, settings.openai_base_url, settings.openai_timeout_seconds)
@@ -86,17 +87,19 @@ class Content(containers.DeclarativeContainer):
     content_generator = providers.Selector(
         content_generator_kind,
         openai=providers.Singleton(openai_generator, settings),
-        offline=providers.Singleton(OfflineContentGenerator),
+        offline=providers.Singleton(
+            lazy("market_ai.adapters.memory.offline_generator:OfflineContentGenerator")
+        ),
     )
     content_store = providers.Selector(
         storage,
-        sql=providers.Singleton(SqlContentStore, engine),
-        memory=providers.Singleton(InMemoryContentStore),
+        sql=providers.Singleton(lazy("market_ai.adapters.sql.content:SqlContentStore"), engine),
+        memory=providers.Singleton(lazy("market_ai.adapters.memory.content:InMemoryContentStore")),
     )
     spend_ledger = providers.Selector(
         storage,
-        sql=providers.Singleton(SqlSpendLedger, engine),
-        memory=providers.Singleton(InMemorySpendLedger),
+        sql=providers.Singleton(lazy("market_ai.adapters.sql.spend_ledger:SqlSpendLedger"), engine),
+        memory=providers.Singleton(lazy("market_ai.adapters.memory.content:InMemorySpendLedger")),
     )
     price_table = providers.Singleton(settings.provided.price_table.call())
     spend_guard = providers.Factory(
@@ -121,5 +124,7 @@ class Content(containers.DeclarativeContainer):
                 meter=providers.Singleton(spend_meter, settings),
             ),
         ),
-        offline=providers.Singleton(OfflineSummaryWriter),
+        offline=providers.Singleton(
+            lazy("market_ai.adapters.memory.offline_summary:OfflineSummaryWriter")
+        ),
     )

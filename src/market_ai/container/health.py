@@ -10,9 +10,7 @@ from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
 
-from market_ai.adapters.memory.probe import InMemoryHealthProbe
-from market_ai.adapters.redis.probe import RedisHealthProbe
-from market_ai.adapters.sql.probe import SqlHealthProbe
+from market_ai.container.lazy import lazy
 from market_ai.domain.health import HealthService
 
 if TYPE_CHECKING:
@@ -32,12 +30,17 @@ class Health(containers.DeclarativeContainer):
 
     database_probe = providers.Selector(
         storage,
-        sql=providers.Singleton(SqlHealthProbe, engine),
-        memory=providers.Singleton(InMemoryHealthProbe),
+        sql=providers.Singleton(lazy("market_ai.adapters.sql.probe:SqlHealthProbe"), engine),
+        memory=providers.Singleton(lazy("market_ai.adapters.memory.probe:InMemoryHealthProbe")),
     )
     readiness_probes = providers.Selector(
         queue_backend,
-        redis=providers.List(database_probe, providers.Singleton(RedisHealthProbe, redis_client)),
+        redis=providers.List(
+            database_probe,
+            providers.Singleton(
+                lazy("market_ai.adapters.redis.probe:RedisHealthProbe"), redis_client
+            ),
+        ),
         memory=providers.List(database_probe),
     )
     health_service = providers.Factory(HealthService, probes=readiness_probes)

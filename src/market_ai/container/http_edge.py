@@ -9,17 +9,13 @@ from typing import TYPE_CHECKING, Literal
 
 from dependency_injector import containers, providers
 
-from market_ai.adapters.auth.clerk import ClerkTokenVerifier, SigningKeys
-from market_ai.adapters.auth.jwks import JwksKeySet, StaticSigningKey
-from market_ai.adapters.auth.local_key import LocalKeyTokens
-from market_ai.adapters.memory.rate_limit import InMemoryRateLimiter
-from market_ai.adapters.redis.rate_limit import RedisRateLimiter
-from market_ai.identity_settings import load_rsa_public_key
+from market_ai.container.lazy import lazy
 from market_ai.settings import SettingsError
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from market_ai.adapters.auth.clerk import ClerkTokenVerifier, SigningKeys
     from market_ai.container.infrastructure import QueueKind
     from market_ai.domain.ports import Clock
     from market_ai.settings import Settings
@@ -34,6 +30,10 @@ def identity_kind(settings: Settings) -> IdentityKind:
 
 def clerk_verifier(settings: Settings, clock: Clock) -> ClerkTokenVerifier:
     """CLERK_JWT_KEY when given (no network), else CLERK_JWKS_URL or Clerk's well-known JWKS."""
+    from market_ai.adapters.auth.clerk import ClerkTokenVerifier  # noqa: PLC0415
+    from market_ai.adapters.auth.jwks import JwksKeySet, StaticSigningKey  # noqa: PLC0415
+    from market_ai.identity_settings import load_rsa_public_key  # noqa: PLC0415
+
     issuer, endpoint = settings.expected_issuer, settings.jwks_endpoint
     keys: SigningKeys
     if settings.clerk_jwt_key is not None:
@@ -61,7 +61,7 @@ class HttpEdge(containers.DeclarativeContainer):
     token_verifier = providers.Selector(
         providers.Callable(identity_kind, settings),
         local=providers.Singleton(
-            LocalKeyTokens,
+            lazy("market_ai.adapters.auth.local_key:LocalKeyTokens"),
             data_dir=settings.provided.data_dir,
             leeway_seconds=settings.provided.auth_leeway_seconds,
         ),
@@ -70,6 +70,10 @@ class HttpEdge(containers.DeclarativeContainer):
     # REDIS_URL shares one count across instances; without it each process counts alone.
     rate_limiter = providers.Selector(
         queue_backend,
-        redis=providers.Singleton(RedisRateLimiter, redis_client),
-        memory=providers.Singleton(InMemoryRateLimiter),
+        redis=providers.Singleton(
+            lazy("market_ai.adapters.redis.rate_limit:RedisRateLimiter"), redis_client
+        ),
+        memory=providers.Singleton(
+            lazy("market_ai.adapters.memory.rate_limit:InMemoryRateLimiter")
+        ),
     )

@@ -11,10 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from dependency_injector import containers, providers
 
-from market_ai.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
-from market_ai.adapters.redis.client import create_redis
-from market_ai.adapters.sql.engine import create_engine
-from market_ai.adapters.sql.unit_of_work import SqlUnitOfWork
+from market_ai.container.lazy import lazy
 from market_ai.domain.clock import SystemClock
 
 if TYPE_CHECKING:
@@ -42,13 +39,17 @@ class Infrastructure(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
 
     storage = providers.Callable(storage_kind, settings)
-    memory_store = providers.Singleton(InMemoryStore)
-    engine = providers.Singleton(create_engine, settings)
+    memory_store = providers.Singleton(lazy("market_ai.adapters.memory.unit_of_work:InMemoryStore"))
+    engine = providers.Singleton(lazy("market_ai.adapters.sql.engine:create_engine"), settings)
     unit_of_work = providers.Selector(
         storage,
-        sql=providers.Factory(SqlUnitOfWork, engine),
-        memory=providers.Factory(InMemoryUnitOfWork, memory_store),
+        sql=providers.Factory(lazy("market_ai.adapters.sql.unit_of_work:SqlUnitOfWork"), engine),
+        memory=providers.Factory(
+            lazy("market_ai.adapters.memory.unit_of_work:InMemoryUnitOfWork"), memory_store
+        ),
     )
 
     queue_backend = providers.Callable(queue_kind, settings)
-    redis_client = providers.Singleton(create_redis, settings.provided.redis_url)
+    redis_client = providers.Singleton(
+        lazy("market_ai.adapters.redis.client:create_redis"), settings.provided.redis_url
+    )

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
 
-from market_ai.adapters.memory.job_queue import InMemoryJobQueue, InMemoryJobStream
-from market_ai.adapters.redis.queue import RedisJobQueue
+from market_ai.container.lazy import lazy
 from market_ai.domain.job_overview import JobMonitor
 from market_ai.domain.job_registry import default_registry
 from market_ai.domain.job_service import JobService
@@ -37,11 +36,15 @@ class Jobs(containers.DeclarativeContainer):
     redis_client: providers.Dependency[Redis] = providers.Dependency()
     handlers: providers.Dependency[dict[str, JobHandler]] = providers.Dependency()
 
-    job_stream = providers.Singleton(InMemoryJobStream)
+    job_stream = providers.Singleton(lazy("market_ai.adapters.memory.job_queue:InMemoryJobStream"))
     job_queue = providers.Selector(
         queue_backend,
-        redis=providers.Singleton(RedisJobQueue, redis_client),
-        memory=providers.Singleton(InMemoryJobQueue, job_stream),
+        redis=providers.Singleton(
+            lazy("market_ai.adapters.redis.queue:RedisJobQueue"), redis_client
+        ),
+        memory=providers.Singleton(
+            lazy("market_ai.adapters.memory.job_queue:InMemoryJobQueue"), job_stream
+        ),
     )
     job_registry = providers.Singleton(
         default_registry, settings.provided.job_handler_modules, handlers=handlers

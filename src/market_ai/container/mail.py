@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Literal
 
 from dependency_injector import containers, providers
 
-from market_ai.adapters.memory.outbox_mailer import OutboxMailer
-from market_ai.adapters.smtp.mailer import SmtpMailer
+from market_ai.container.lazy import lazy
 from market_ai.domain.unsubscribe import UnsubscribeLinks
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from market_ai.adapters.smtp.mailer import SmtpMailer
     from market_ai.settings import Settings
 
 MailKind = Literal["smtp", "outbox"]
@@ -29,6 +29,8 @@ def mail_kind(settings: Settings) -> MailKind:
 
 def smtp_mailer(settings: Settings) -> SmtpMailer:
     """The SMTP mailer SMTP_URL, MAIL_FROM and the SMTP_* settings describe."""
+    from market_ai.adapters.smtp.mailer import SmtpMailer  # noqa: PLC0415 - only with SMTP_URL
+
     url = settings.smtp_url.get_secret_value() if settings.smtp_url is not None else ""
     return SmtpMailer(
         url,
@@ -89,7 +91,7 @@ class Mail(containers.DeclarativeContainer):
         providers.Callable(mail_kind, settings),
         smtp=providers.Singleton(smtp_mailer, settings),
         outbox=providers.Singleton(
-            OutboxMailer,
+            lazy("market_ai.adapters.memory.outbox_mailer:OutboxMailer"),
             providers.Callable(outbox_path, settings.provided.data_dir),
             settings.provided.mail_from,
         ),

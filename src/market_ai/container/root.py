@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
-from market_ai.adapters.sql.engine import prepare_database, warm_pool
 from market_ai.container.cache import Cache
 from market_ai.container.content import Content
 from market_ai.container.health import Health
@@ -160,6 +159,8 @@ async def start(container: Container) -> None:
     """Open what the chosen adapters need (pools, schema); call once before serving."""
     container.settings()
     if container.storage() == "sql":
+        from market_ai.adapters.sql.engine import prepare_database, warm_pool  # noqa: PLC0415
+
         engine = container.engine()
         try:
             await prepare_database(engine)

@@ -3,61 +3,39 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Final
 
 from market_ai.entrypoints.job_commands import add_job_commands
+from market_ai.entrypoints.serve import SERVERS
 from market_ai.logging import configure_logging
 from market_ai.settings import Settings, SettingsError, load_settings
 
-APP_FACTORY: Final = "market_ai.entrypoints.http.app:create_app()"
 TOKEN_HOURS_MAX: Final = 24 * 366  # a development token for a year at most
 
 
-def share_cache_or_none(workers: int, settings: Settings) -> None:
-    """Processes without Redis cannot tell each other about writes: no in-process cache."""
-    if workers > 1 and settings.redis_url is None:
-        os.environ.setdefault("CACHE_BACKEND", "off")  # read by each worker's settings
-
-
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the HTTP app under Hypercorn; workers > 1 are separate processes."""
-    from hypercorn.config import Config  # noqa: PLC0415 - only this command needs it
-    from hypercorn.run import run  # noqa: PLC0415
-
-    config = Config.from_toml(args.config) if args.config else Config()
-    host = args.host or settings.host
-    port = args.port or settings.port
-    port_from_env = "port" in settings.model_fields_set  # $PORT wins over a config file's bind
-    if args.host or args.port or port_from_env or not args.config:
-        config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
-    if args.workers is not None:
-        config.workers = args.workers
-    elif not args.config:
-        config.workers = 1
-    # Hypercorn runs a single worker in this process (0) rather than spawning one.
-    config.workers = 0 if config.workers == 1 else config.workers
-    share_cache_or_none(config.workers, settings)
-    config.application_path = APP_FACTORY
-    config.accesslog = None  # the app logs one structured line per request
-    config.errorlog = logging.getLogger("hypercorn.error")  # through our structured handler
-    config.graceful_timeout = args.graceful_timeout
+    """Check the database, then run the app under the chosen server (entrypoints.serve)."""
     from market_ai.entrypoints.database import check_database  # noqa: PLC0415
+    from market_ai.entrypoints.serve import RUNNERS, bind_of  # noqa: PLC0415
 
     if (problem := check_database(settings)) is not None:
         print(f"market-ai: {problem}", file=sys.stderr)  # noqa: T201
         return 1
-    print(f"market-ai serving on http://{config.bind[0]} ({settings.app_env})", file=sys.stderr)  # noqa: T201
+    host, port = bind_of(args, settings)
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    print(  # noqa: T201
+        f"market-ai serving on http://{where} with {args.server} ({settings.app_env})",
+        file=sys.stderr,
+    )
     if not settings.metrics_on:
-        return run(config)
+        return RUNNERS[args.server](args, settings)
     from market_ai.observability.metrics_dir import instance_metrics_dir  # noqa: PLC0415
 
     with instance_metrics_dir():  # before any worker starts: they inherit it, scrapes sum them
-        return run(config)
+        return RUNNERS[args.server](args, settings)
 
 
 def _token(args: argparse.Namespace, settings: Settings) -> int:
@@ -112,10 +90,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the HTTP API under Hypercorn")
+    serve = commands.add_parser("serve", help="run the HTTP API (Hypercorn unless --server)")
     serve.add_argument("--host", help="address to bind (default $HOST, then 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default $PORT, then 8000)")
     serve.add_argument("--workers", type=int, help="worker processes (default 1)")
+    serve.add_argument(
+        "--server",
+        choices=SERVERS,
+        default="hypercorn",
+        help="HTTP server (default hypercorn; granian and uvicorn need market-ai[fast])",
+    )
     serve.add_argument("--config", help="a Hypercorn TOML file (e.g. deploy/hypercorn.toml)")
     serve.add_argument(
         "--graceful-timeout",

@@ -9,7 +9,6 @@ import sys
 
 from market_ai.adapters.sql.engine import create_engine, migrate_database, prepare_database
 from market_ai.adapters.sql.errors import DatabaseNotReady
-from market_ai.adapters.sql.migrate import offline_sql
 from market_ai.container import storage_kind
 from market_ai.settings import Settings
 
@@ -36,6 +35,8 @@ def migrate(args: argparse.Namespace, settings: Settings) -> int:
         sys.stderr.write("market-ai: DATABASE_URL=memory:// keeps no schema; nothing to migrate\n")
         return 0
     if args.sql:
+        from market_ai.adapters.sql.migrate import offline_sql  # noqa: PLC0415 - alembic
+
         logging.getLogger("alembic").setLevel(logging.WARNING)  # stdout carries only the SQL
         sys.stdout.write(offline_sql(settings.effective_database_url))
         return 0

@@ -6,17 +6,17 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from market_ai.adapters.sql.tables import campaigns
+from market_ai.adapters.sql.tables import campaign_counts, campaigns
 from market_ai.domain.campaigns import Campaign, CampaignStatus, Channel
 from market_ai.domain.errors import Conflict
 
 if TYPE_CHECKING:
     from uuid import UUID
 
-    from sqlalchemy import ColumnElement, Row
+    from sqlalchemy import Row, Select
     from sqlalchemy.ext.asyncio import AsyncConnection
 
 _CENTS = Decimal(100)
@@ -42,6 +42,34 @@ def _to_row(campaign: Campaign) -> dict[str, Any]:
 
 
 _TOTAL = "total_matching"
+
+
+def list_statements(
+    *, status: CampaignStatus | None, channel: Channel | None
+) -> tuple[Select[Any], Select[Any]]:
+    """One page (newest first) with the filter's total on each row, and the total alone.
+
+    The total is a sum over `campaign_counts` (kept by triggers), not a count over the
+    owner's rows: a page costs the same with 100 campaigns or 100,000. Both read in one
+    statement, so page and total come from the same snapshot.
+    """
+    match = [campaigns.c.owner_id == bindparam("owner_id")]
+    counted = [campaign_counts.c.owner_id == bindparam("owner_id")]
+    if status is not None:
+        match.append(campaigns.c.status == bindparam("status"))
+        counted.append(campaign_counts.c.status == bindparam("status"))
+    if channel is not None:
+        match.append(campaigns.c.channel == bindparam("channel"))
+        counted.append(campaign_counts.c.channel == bindparam("channel"))
+    total = select(func.coalesce(func.sum(campaign_counts.c.n), 0)).where(*counted)
+    page = (
+        select(campaigns, total.scalar_subquery().label(_TOTAL))
+        .where(*match)
+        .order_by(campaigns.c.created_at.desc(), campaigns.c.id.desc())
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+    )
+    return page, total
 
 
 def _from_row(row: Row[Any]) -> Campaign:
@@ -95,33 +123,17 @@ class SqlCampaignRepository:
         channel: Channel | None = None,
     ) -> tuple[Sequence[Campaign], int]:
         """Return one page (newest first) and the owner's total under the same filter."""
-        conditions: list[ColumnElement[bool]] = [campaigns.c.owner_id == owner_id]
-        if status is not None:
-            conditions.append(campaigns.c.status == status.value)
-        if channel is not None:
-            conditions.append(campaigns.c.channel == channel.value)
-        where = and_(*conditions)
-        # The total rides on every row of the page (a window over the whole filter), so a
-        # page costs one round trip; only a page past the end, which has no row to carry
-        # it, asks for the count on its own.
-        rows = (
-            await self._conn.execute(
-                select(campaigns, func.count().over().label(_TOTAL))
-                .where(where)
-                .order_by(campaigns.c.created_at.desc(), campaigns.c.id.desc())
-                .offset(offset)
-                .limit(limit)
-            )
-        ).all()
+        page, total = list_statements(status=status, channel=channel)
+        params = {"owner_id": owner_id, "status": status, "channel": channel}
+        params = {k: getattr(v, "value", v) for k, v in params.items()}
+        rows = (await self._conn.execute(page, {**params, "offset": offset, "limit": limit})).all()
         if rows:
-            total = rows[0]._mapping[_TOTAL]  # noqa: SLF001 - SQLAlchemy's public mapping
+            found = rows[0][-1]
         elif offset == 0:
-            total = 0
+            found = 0
         else:
-            total = await self._conn.scalar(
-                select(func.count()).select_from(campaigns).where(where)
-            )
-        return [_from_row(row) for row in rows], int(total or 0)
+            found = await self._conn.scalar(total, params)
+        return [_from_row(row) for row in rows], int(found or 0)
 
     async def save(self, campaign: Campaign) -> bool:
         """Compare-and-set on version: the UPDATE matches only the version it was read at."""

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool
 
 from market_ai.adapters.sql.errors import DatabaseUnreachable
-from market_ai.adapters.sql.migrate import check_schema, upgrade
+from market_ai.adapters.sql.schema_check import check_schema
 from market_ai.adapters.sql.sqlite_files import make_private
 
 if TYPE_CHECKING:
@@ -194,6 +194,8 @@ async def prepare_database(engine: AsyncEngine) -> None:
     """
     await _reach(engine)
     if engine.dialect.name == "sqlite":
+        from market_ai.adapters.sql.migrate import upgrade  # noqa: PLC0415 - alembic
+
         await upgrade(engine)
     else:
         await check_schema(engine)
@@ -202,6 +204,8 @@ async def prepare_database(engine: AsyncEngine) -> None:
 
 async def migrate_database(engine: AsyncEngine) -> tuple[str | None, str | None]:
     """Upgrade to head (`market-ai migrate`); returns the revisions before and after."""
+    from market_ai.adapters.sql.migrate import upgrade  # noqa: PLC0415 - alembic
+
     await _reach(engine)
     return await upgrade(engine)
 

@@ -14,8 +14,6 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from market_ai.adapters.sql.errors import SchemaOutOfDate
-
 if TYPE_CHECKING:
     from sqlalchemy import Connection
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -65,12 +63,6 @@ def head_revision() -> str:
     return head
 
 
-def _known_revisions() -> set[str]:
-    return {
-        script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()
-    }
-
-
 def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
@@ -82,20 +74,10 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
 
 async def check_schema(engine: AsyncEngine) -> str | None:
-    """Refuse a schema that is behind; accept one that is ahead, with a warning.
+    """Refuse a schema that is behind, warn on one ahead (schema_check, without Alembic)."""
+    from market_ai.adapters.sql.schema_check import check_schema as check  # noqa: PLC0415
 
-    Ahead means a newer release migrated first (rolling deploy, rollback). Migrations are
-    written expand-then-contract, so the older code still works on the newer schema;
-    refusing would turn every rollback into an outage.
-    """
-    current = await current_revision(engine)
-    head = head_revision()
-    if current == head:
-        return current
-    if current is None or current in _known_revisions():
-        raise SchemaOutOfDate(current, head)
-    log.warning("database.schema_ahead", current=current, head=head)
-    return current
+    return await check(engine)
 
 
 def _adopt_baseline(connection: Connection) -> str | None:

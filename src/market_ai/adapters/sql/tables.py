@@ -17,8 +17,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    event,
 )
+from sqlalchemy.engine import Connection
 
+from market_ai.adapters.sql.campaign_counts import create_statements
 from market_ai.adapters.sql.types import UtcDateTime
 
 metadata = MetaData(
@@ -52,8 +55,30 @@ campaigns = Table(
     CheckConstraint("budget_minor >= 0", name="budget_non_negative"),
     CheckConstraint("ends_on IS NULL OR starts_on IS NULL OR ends_on >= starts_on", name="flight"),
     CheckConstraint("version >= 1", name="version_positive"),
-    Index("ix_campaigns_owner_created", "owner_id", "created_at"),
+    # The list's order (newest first, id breaking ties): a page reads its rows and no more.
+    Index("ix_campaigns_owner_created_id", "owner_id", "created_at", "id"),
 )
+
+# How many campaigns each owner has per status and channel, kept by triggers on `campaigns`
+# (adapters/sql/campaign_counts.py): a listing's total without counting the owner's rows.
+campaign_counts = Table(
+    "campaign_counts",
+    metadata,
+    Column("owner_id", String(255), primary_key=True),
+    Column("status", String(16), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("slot", Integer(), primary_key=True),
+    Column("n", BigInteger(), nullable=False),
+)
+
+
+def _add_count_triggers(_table: Table, connection: Connection, **_: object) -> None:
+    """create_all builds what migration 0008 builds: the table and its triggers."""
+    for statement in create_statements(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+event.listen(campaign_counts, "after_create", _add_count_triggers)
 
 campaign_metrics = Table(
     "campaign_metrics",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Self
 
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.util import greenlet_spawn
 
 from market_ai.adapters.sql.analyses import SqlAnalysisRepository, SqlEmailDeliveryLog
 from market_ai.adapters.sql.campaigns import SqlCampaignRepository
@@ -20,9 +23,19 @@ from market_ai.domain.errors import Unavailable
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 _UNREACHABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+
+
+def _campaign_repository(engine: AsyncEngine) -> type[SqlCampaignRepository]:
+    """On Postgres the hot campaign statements run on psycopg itself (campaigns_pg)."""
+    if engine.dialect.name == "postgresql":
+        from market_ai.adapters.sql.campaigns_pg import PgCampaignRepository  # noqa: PLC0415
+
+        return PgCampaignRepository
+    return SqlCampaignRepository
 
 
 class SqlUnitOfWork:
@@ -42,13 +55,12 @@ class SqlUnitOfWork:
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
-        try:
-            self._conn = await self._engine.connect()
-            await self._conn.begin()
+        try:  # checkout and begin in one trip through SQLAlchemy's greenlet bridge
+            opened = await greenlet_spawn(_open, self._engine.sync_engine)
         except _UNREACHABLE as error:
-            await self._close()
             raise Unavailable("the database cannot be reached") from error
-        self.campaigns = SqlCampaignRepository(self._conn)
+        self._conn = AsyncConnection(self._engine, opened)
+        self.campaigns = _campaign_repository(self._engine)(self._conn)
         self.metrics = SqlMetricsRepository(self._conn)
         self.jobs = SqlJobStore(self._conn)
         self.analyses = SqlAnalysisRepository(self._conn)
@@ -64,10 +76,9 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            await self.rollback()
-        finally:
-            await self._close()
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await greenlet_spawn(_finish, conn.sync_connection)  # rollback + close, one trip
         if isinstance(exc, _UNREACHABLE):
             raise Unavailable("the database cannot be reached") from exc
 
@@ -88,10 +99,27 @@ class SqlUnitOfWork:
             except _UNREACHABLE:
                 await self._conn.invalidate()
 
-    async def _close(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
+
+def _open(engine: Engine) -> Connection:
+    connection = engine.connect()
+    try:
+        connection.begin()
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _finish(connection: Connection | None) -> None:
+    """Roll back whatever is not committed (nothing after a commit), then hand it back."""
+    if connection is None:
+        return
+    try:
+        if connection.in_transaction():
             try:
-                await conn.close()
+                connection.rollback()
             except _UNREACHABLE:
-                return
+                connection.invalidate()
+    finally:
+        with contextlib.suppress(*_UNREACHABLE):
+            connection.close()

@@ -1,7 +1,7 @@
 """The request id that enqueued each job (one id from the click to the inbox).
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0008
 Create Date: 2025-01-09 00:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0007"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

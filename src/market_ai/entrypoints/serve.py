@@ -1,0 +1,155 @@
+"""`market-ai serve`: the same app, bind, workers and drain on Hypercorn, Granian or Uvicorn.
+
+Hypercorn is the default (HTTP/2); Granian and Uvicorn come with `market-ai[fast]` and serve
+HTTP/1.1 with less CPU per request. Whatever the server: it binds --host/--port, runs
+--workers processes, leaves client addresses to the app (TRUSTED_PROXY_HOPS decides which
+forwarded hops to believe, so the server itself trusts no proxy header), logs through the
+app's structured handler, and on SIGTERM stops accepting, lets every request already read
+finish and answer with `Connection: close`, then exits within --graceful-timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+from typing import TYPE_CHECKING, Final
+
+from market_ai.entrypoints.http.drain import Drain
+from market_ai.settings import Settings
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from hypercorn.config import Config
+
+APP_FACTORY: Final = "market_ai.entrypoints.http.app:create_app"
+SERVERS: Final = ("hypercorn", "granian", "uvicorn")
+_SHUTDOWN_TIMEOUT: Final = 4.0  # the app's own shutdown (pools) after the drain
+
+
+def bind_of(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
+    """--host/--port, then $HOST/$PORT, then 127.0.0.1:8000."""
+    return args.host or settings.host, args.port or settings.port
+
+
+def share_cache_or_none(workers: int, settings: Settings) -> None:
+    """Processes without Redis cannot tell each other about writes: no in-process cache."""
+    if workers > 1 and settings.redis_url is None:
+        os.environ.setdefault("CACHE_BACKEND", "off")  # read by each worker's settings
+
+
+def drained_app() -> Drain:
+    """The app behind the drain guard (a factory for servers that import it by name)."""
+    from market_ai.entrypoints.http.app import create_app  # noqa: PLC0415
+
+    return Drain(create_app())  # type: ignore[arg-type]
+
+
+def run_hypercorn(args: argparse.Namespace, settings: Settings) -> int:
+    """Hypercorn from its Config (a --config TOML file, or the defaults and the bind)."""
+    from hypercorn.config import Config  # noqa: PLC0415 - only this server needs it
+
+    config = Config.from_toml(args.config) if args.config else Config()
+    host, port = bind_of(args, settings)
+    port_from_env = "port" in settings.model_fields_set  # $PORT wins over a config file's bind
+    if args.host or args.port or port_from_env or not args.config:
+        config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    if args.workers is not None:
+        config.workers = args.workers
+    elif not args.config:
+        config.workers = 1
+    config.accesslog = None  # the app logs one structured line per request
+    config.errorlog = logging.getLogger("hypercorn.error")  # through our structured handler
+    config.graceful_timeout = args.graceful_timeout
+    share_cache_or_none(config.workers, settings)
+    if config.workers > 1:
+        from hypercorn.run import run  # noqa: PLC0415
+
+        config.application_path = "market_ai.entrypoints.serve:drained_app()"
+        result: int = run(config)
+        return result
+    asyncio.run(_hypercorn_single(config))
+    return 0
+
+
+async def _hypercorn_single(config: Config) -> None:
+    """One process: SIGTERM marks the drain first, then lets Hypercorn stop its listeners."""
+    from hypercorn.asyncio import serve  # noqa: PLC0415
+
+    app = drained_app()
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+
+    async def trigger() -> None:
+        await stopping.wait()
+        app.close()  # before Hypercorn closes idle connections: nothing new starts
+
+    await serve(app, config, shutdown_trigger=trigger)  # type: ignore[arg-type]
+
+
+def run_uvicorn(args: argparse.Namespace, settings: Settings) -> int:
+    """Uvicorn with its graceful shutdown (it already answers what it has read)."""
+    import uvicorn  # noqa: PLC0415 - market-ai[fast]
+
+    host, port = bind_of(args, settings)
+    share_cache_or_none(args.workers or 1, settings)
+    config = uvicorn.Config(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=args.workers or 1,
+        proxy_headers=False,  # the app applies TRUSTED_PROXY_HOPS itself
+        server_header=False,
+        access_log=False,
+        log_config=None,  # keep the structured handler configured by the CLI
+        lifespan="on",
+        timeout_graceful_shutdown=max(int(args.graceful_timeout), 1),
+        backlog=1024,
+    )
+    if config.workers > 1:
+        from uvicorn.supervisors import Multiprocess  # noqa: PLC0415
+
+        sock = config.bind_socket()
+        Multiprocess(config, sockets=[sock]).run()
+        return 0
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            # Uvicorn re-raises the signal once drained; a completed drain exits 0 instead.
+            self._captured_signals.clear()
+
+    Server(config).run()
+    return 0
+
+
+def run_granian(args: argparse.Namespace, settings: Settings) -> int:
+    """Granian (Rust HTTP, one Python worker process per --workers)."""
+    from granian import Granian  # noqa: PLC0415 - market-ai[fast]
+    from granian.constants import Interfaces  # noqa: PLC0415
+
+    host, port = bind_of(args, settings)
+    share_cache_or_none(args.workers or 1, settings)
+    Granian(
+        APP_FACTORY,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=args.workers or 1,
+        factory=True,
+        backlog=1024,
+        log_access=False,
+        # Granian's own lines go through the root handler the app configures.
+        log_dictconfig={"handlers": {}, "loggers": {"_granian": {"propagate": True}}},
+        workers_kill_timeout=max(int(args.graceful_timeout), 1),
+    ).serve()
+    return 0
+
+
+RUNNERS: Final = {"hypercorn": run_hypercorn, "granian": run_granian, "uvicorn": run_uvicorn}
