@@ -62,7 +62,7 @@ def test_the_readme_walk_runs_as_written(tmp_path: Path) -> None:
     assert '"spend":"100.50"' in out  # the two days' total
     assert "x-total-count: 1" in out.lower()
     assert '"summary_model":"offline"' in out
-    assert '"message_id":"<job-' in out
+    assert '"message_ids":{' in out  # one message per recipient, each with its own id
     [mail] = (data_dir / "outbox").iterdir()
     assert out.rstrip().endswith(mail.name)
     assert "Subject: Spring launch" in mail.read_text()
