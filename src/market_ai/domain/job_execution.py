@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from market_ai.domain.batching import Batcher
 from market_ai.domain.job_store import Finished
@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+CLAIM_RETRY_FIRST: Final = 0.25  # a claim the database could not answer is tried again...
+CLAIM_RETRY_MAX: Final = 2.0  # ...backing off to this, so a backlog resumes soon after an outage
+
 
 class Outcome(StrEnum):
     """What became of a delivery (for logs, counters and tests)."""
@@ -43,6 +46,7 @@ class Outcome(StrEnum):
     DEAD = "dead"
     DUPLICATE = "duplicate_suppressed"
     FENCED_OUT = "fenced_out"
+    ABANDONED = "lease_abandoned"
     SKIPPED = "skipped"
 
 
@@ -62,6 +66,15 @@ class LeaseTerms:
     def renew_every(self) -> float:
         """Renew three times per lease, so two lost renewals in a row still keep it."""
         return self.lease_seconds / 3
+
+    @property
+    def margin(self) -> float:
+        """How long before its lease can lapse a worker that cannot renew stops its handler."""
+        return self.lease_seconds / 6
+
+
+class _LeaseLapsing(Exception):  # noqa: N818 - a signal between the watchdog and the runner
+    """Renewals kept failing: the lease is about to lapse, so the handler was stopped."""
 
 
 class _FenceLost(Exception):  # noqa: N818 - a signal between the lease keeper and the runner
@@ -114,7 +127,7 @@ class JobExecutor:
             delivery.job_id
         ):
             return await self._poison(delivery)
-        job = await self._claim(delivery.job_id)
+        job, claimed_at = await self._claim_until_answered(delivery)
         if job is None:
             log.info(
                 "job.duplicate_suppressed %s deliveries=%d", delivery.job_id, delivery.deliveries
@@ -123,9 +136,32 @@ class JobExecutor:
             return Outcome.DUPLICATE
         self.active[job.id] = delivery.receipt
         try:
-            return await self._run(job, delivery)
+            return await self._run(job, delivery, claimed_at)
         finally:
             self.active.pop(job.id, None)
+
+    async def _claim_until_answered(self, delivery: Delivery) -> tuple[Job | None, float]:
+        """The claim, retried every few seconds at most while the database cannot answer.
+
+        A failed claim used to leave the entry pending until a reclaim or a republication
+        (a minute), so a short outage stalled the whole backlog; retrying here (and keeping
+        the entry's lease alive meanwhile) lets it move again as soon as the database is back.
+        Returns the job (None: someone else has it) and the loop time the claim began.
+        """
+        loop = asyncio.get_running_loop()
+        pause = CLAIM_RETRY_FIRST
+        while True:
+            began = loop.time()
+            try:
+                return await self._claim(delivery.job_id), began
+            except Exception as error:  # noqa: BLE001 - an outage: the claim is retried
+                log.warning("job.claim_failed %s: %s", delivery.job_id, describe_error(error))
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, CLAIM_RETRY_MAX)
+            try:
+                await self._queue.renew(self.consumer, [delivery.receipt])
+            except Exception as error:  # noqa: BLE001 - the queue may be down too
+                log.warning("job.entry_renew_failed %s: %s", delivery.job_id, error)
 
     async def _crashed_often(self, job_id: UUID) -> bool:
         """Whether the job itself was started that often, not just held by crashing workers.
@@ -172,15 +208,20 @@ class JobExecutor:
             await asyncio.sleep(left + 0.05)
         return None
 
-    async def _run(self, job: Job, delivery: Delivery) -> Outcome:
+    async def _run(self, job: Job, delivery: Delivery, claimed_at: float) -> Outcome:
         context = JobContext(job.id, job.attempt, job.owner_id, job.type, job.payload)
         try:
             handler = self._registry.handler(job.type)
-            result = await self._leased(job, delivery, handler(context))
+            result = await self._leased(job, delivery, handler(context), claimed_at)
             encoded = check_result(result)
         except _FenceLost:
             log.warning("job.fenced_out %s attempt=%d", job.id, job.attempt)
             return Outcome.FENCED_OUT
+        except _LeaseLapsing:
+            # The entry stays pending and the row running: another worker takes the job
+            # over once the lease has lapsed, and nothing of this attempt runs by then.
+            log.warning("job.lease_abandoned %s attempt=%d", job.id, job.attempt)
+            return Outcome.ABANDONED
         except asyncio.CancelledError:
             await asyncio.shield(self._hand_back(job))
             raise
@@ -195,44 +236,65 @@ class JobExecutor:
         await self._settle(delivery, Outcome.SUCCEEDED)
         return Outcome.SUCCEEDED
 
-    async def _leased(self, job: Job, delivery: Delivery, work: Awaitable[JobResult]) -> JobResult:
+    async def _leased(
+        self, job: Job, delivery: Delivery, work: Awaitable[JobResult], claimed_at: float
+    ) -> JobResult:
         """Await `work` while renewing the database lease, then the queue entry, every L/3.
 
         The database first: the queue entry then never becomes reclaimable while the row's
-        lease still runs. A renewal that finds the fence taken cancels the work.
+        lease still runs. A renewal that finds the fence taken cancels the work. Renewals
+        that fail or hang cancel it too, a margin before the lease could lapse (counted from
+        when the last successful renewal began), so no other worker can start the job while
+        this one still produces effects.
         """
+        loop = asyncio.get_running_loop()
         task: asyncio.Future[JobResult] = asyncio.ensure_future(work)
         lost = False
+        held_until = claimed_at + self._terms.lease_seconds - self._terms.margin
 
         async def keep() -> None:
-            nonlocal lost
+            nonlocal lost, held_until
             while True:
                 await asyncio.sleep(self._terms.renew_every)
+                began = loop.time()
                 try:
-                    async with self._uow() as uow:
-                        held = await uow.jobs.renew(
-                            job.id, job.attempt, self._clock.now() + self._terms.lease
-                        )
-                        await uow.commit()
+                    async with asyncio.timeout(self._terms.renew_every):
+                        held = await self._renew(job)
                     if not held:
                         lost = True
                         task.cancel()
                         return
+                    held_until = began + self._terms.lease_seconds - self._terms.margin
                     await self._queue.renew(self.consumer, [delivery.receipt])
                 except Exception:  # a blip: the lease allows two more tries before it ends
                     log.exception("job.renew_failed %s", job.id)
 
         keeper = asyncio.create_task(keep())
         try:
+            while not task.done():
+                await asyncio.wait({task}, timeout=max(held_until - loop.time(), 0.0))
+                if not task.done() and loop.time() >= held_until:
+                    task.cancel()
+                    await asyncio.wait({task})
+                    if not lost:
+                        raise _LeaseLapsing
             return await task
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if lost and (current is None or current.cancelling() == 0):
                 raise _FenceLost from None
+            task.cancel()  # this attempt itself is cancelled (a drain): so is the handler
+            await asyncio.wait({task})
             raise
         finally:
             keeper.cancel()  # bounded wait: a renewal stuck in a driver must not hold the job
             await asyncio.wait({keeper}, timeout=self._terms.renew_every)
+
+    async def _renew(self, job: Job) -> bool:
+        async with self._uow() as uow:
+            held = await uow.jobs.renew(job.id, job.attempt, self._clock.now() + self._terms.lease)
+            await uow.commit()
+        return held
 
     async def _failed(
         self, job: Job, delivery: Delivery, error: BaseException, *, permanent: bool
