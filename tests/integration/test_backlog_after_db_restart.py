@@ -13,8 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from structlog.testing import capture_logs
 from sqlalchemy.ext.asyncio import AsyncEngine
+from structlog.testing import capture_logs
 
 from market_ai.adapters.memory.job_queue import InMemoryJobQueue
 from market_ai.adapters.sql.engine import create_engine, migrate_database
