@@ -129,6 +129,25 @@ class JobStore(Protocol):
         """
         ...
 
+    async def stale_published(
+        self, *, published_before: datetime, lease_before: datetime, limit: int
+    ) -> Sequence[UUID]:
+        """Up to `limit` ids `unpublish_stale` would pick, the oldest publications first."""
+        ...
+
+    async def unpublish(self, job_ids: Sequence[UUID], *, published_before: datetime) -> int:
+        """Clear `published_at` of these ids, where it is still before `published_before`."""
+        ...
+
+    async def confirm_published(
+        self, job_ids: Sequence[UUID], *, published_before: datetime, now: datetime
+    ) -> None:
+        """Stamp `now` on these ids (found still in the queue), where still before then.
+
+        The guard leaves alone a row whose attempt failed meanwhile (its retry is unpublished).
+        """
+        ...
+
     async def figures(self) -> JobFigures:
         """Counts for health reports."""
         ...

@@ -139,6 +139,11 @@ class InMemoryJobQueue:
             self.stream.entries.pop(receipt, None)
             self.stream.pending.pop(receipt, None)
 
+    async def missing(self, job_ids: Sequence[UUID]) -> set[UUID]:
+        """Ids no unacked entry carries."""
+        present = set(self.stream.entries.values())
+        return {job_id for job_id in job_ids if job_id not in present}
+
     async def heartbeat(self, consumer: str, *, ttl_seconds: float) -> None:
         """Record the consumer's expiry."""
         self.stream.heartbeats[consumer] = self.stream.clock() + ttl_seconds

@@ -32,6 +32,17 @@ def _set(**fields: object) -> Update:
     return lambda job: replace(job, **fields)  # type: ignore[arg-type]
 
 
+def _stale(job: Job, published_before: datetime, lease_before: datetime) -> bool:
+    """Published before `published_before` and waiting, or running on a lease long over."""
+    if job.published_at is None or job.published_at >= published_before:
+        return False
+    return job.status in WAITING or (
+        job.status is JobStatus.RUNNING
+        and job.lease_expires_at is not None
+        and job.lease_expires_at < lease_before
+    )
+
+
 class InMemoryJobStore:
     """Behaves like the SQL store's conditional UPDATEs, serialised by the event loop.
 
@@ -202,20 +213,39 @@ class InMemoryJobStore:
 
     async def unpublish_stale(self, *, published_before: datetime, lease_before: datetime) -> int:
         """Clear `published_at` where the queue may have lost the id."""
+        matched = await self.stale_published(
+            published_before=published_before, lease_before=lease_before, limit=len(self._all())
+        )
+        return await self.unpublish(matched, published_before=published_before)
 
-        def stale(job: Job) -> bool:
-            if job.published_at is None or job.published_at >= published_before:
-                return False
-            return job.status in WAITING or (
-                job.status is JobStatus.RUNNING
-                and job.lease_expires_at is not None
-                and job.lease_expires_at < lease_before
-            )
+    async def stale_published(
+        self, *, published_before: datetime, lease_before: datetime, limit: int
+    ) -> Sequence[UUID]:
+        """Stale publications, oldest first."""
+        stale = [job for job in self._all() if _stale(job, published_before, lease_before)]
+        stale.sort(key=lambda job: (job.published_at, job.id.bytes))
+        return [job.id for job in stale[:limit]]
 
-        matched = [job.id for job in self._all() if stale(job)]
-        for job_id in matched:
-            self._stage(job_id, stale, _set(published_at=None))
-        return len(matched)
+    async def unpublish(self, job_ids: Sequence[UUID], *, published_before: datetime) -> int:
+        """Clear `published_at` of those still published before then."""
+        return self._restamp(job_ids, published_before, None)
+
+    async def confirm_published(
+        self, job_ids: Sequence[UUID], *, published_before: datetime, now: datetime
+    ) -> None:
+        """Stamp `now` on those still published before then."""
+        self._restamp(job_ids, published_before, now)
+
+    def _restamp(
+        self, job_ids: Sequence[UUID], published_before: datetime, stamp: datetime | None
+    ) -> int:
+        def still(job: Job) -> bool:
+            return job.published_at is not None and job.published_at < published_before
+
+        moved = [job_id for job_id in job_ids if (job := self._current(job_id)) and still(job)]
+        for job_id in moved:
+            self._stage(job_id, still, _set(published_at=stamp))
+        return len(moved)
 
     async def figures(self) -> JobFigures:
         """Counts over every row."""

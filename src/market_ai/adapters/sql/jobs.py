@@ -39,6 +39,17 @@ def _running(job_id: UUID, attempt: int) -> ColumnElement[bool]:
     return and_(jobs.c.id == job_id, jobs.c.status == RUNNING, jobs.c.attempt == attempt)
 
 
+def _stale(published_before: datetime, lease_before: datetime) -> ColumnElement[bool]:
+    """Published before `published_before` and waiting, or running on a lease long over."""
+    return and_(
+        jobs.c.published_at < published_before,
+        or_(
+            jobs.c.status.in_(WAITING_VALUES),
+            and_(jobs.c.status == RUNNING, jobs.c.lease_expires_at < lease_before),
+        ),
+    )
+
+
 class SqlJobStore:
     """Runs inside its unit of work's connection and transaction."""
 
@@ -223,15 +234,41 @@ class SqlJobStore:
     async def unpublish_stale(self, *, published_before: datetime, lease_before: datetime) -> int:
         """One UPDATE: the relay will publish these again."""
         result = await self._conn.execute(
+            update(jobs).where(_stale(published_before, lease_before)).values(published_at=None)
+        )
+        return int(result.rowcount)
+
+    async def stale_published(
+        self, *, published_before: datetime, lease_before: datetime, limit: int
+    ) -> Sequence[UUID]:
+        """The oldest stale publications, a bounded batch."""
+        statement = (
+            select(jobs.c.id)
+            .where(_stale(published_before, lease_before))
+            .order_by(jobs.c.published_at, jobs.c.id)
+            .limit(limit)
+        )
+        return list((await self._conn.execute(statement)).scalars())
+
+    async def unpublish(self, job_ids: Sequence[UUID], *, published_before: datetime) -> int:
+        """Clear `published_at` of those still published before then."""
+        return await self._restamp(job_ids, published_before, None)
+
+    async def confirm_published(
+        self, job_ids: Sequence[UUID], *, published_before: datetime, now: datetime
+    ) -> None:
+        """Stamp `now` on those still published before then."""
+        await self._restamp(job_ids, published_before, now)
+
+    async def _restamp(
+        self, job_ids: Sequence[UUID], published_before: datetime, stamp: datetime | None
+    ) -> int:
+        if not job_ids:
+            return 0
+        result = await self._conn.execute(
             update(jobs)
-            .where(
-                jobs.c.published_at < published_before,
-                or_(
-                    jobs.c.status.in_(WAITING_VALUES),
-                    and_(jobs.c.status == RUNNING, jobs.c.lease_expires_at < lease_before),
-                ),
-            )
-            .values(published_at=None)
+            .where(jobs.c.id.in_(job_ids), jobs.c.published_at < published_before)
+            .values(published_at=stamp)
         )
         return int(result.rowcount)
 
