@@ -114,3 +114,28 @@ async def _true(value: bool) -> bool:
 
 async def _status(rig: Rig, job_id: object, status: JobStatus) -> bool:
     return (await rig.job(job_id)).status is status  # type: ignore[arg-type]
+
+
+async def test_redeliveries_that_never_started_keep_full_concurrency_beside_a_suspect() -> None:
+    rig = Rig(fake=False)
+    rig.registry.register("crashy", crashy := RecordingHandler(stall_attempts={2}))
+    rig.registry.register("fresh", fresh := RecordingHandler())
+    orphans = [await rig.service.submit("alice", "crashy") for _ in range(4)]
+    never_started = [await rig.service.submit("alice", "fresh") for _ in range(4)]
+    await rig.relay().relay_all()
+    assert len(await rig.queue.receive("dead", count=8, block_ms=0)) == 8
+    async with rig.uow() as uow:  # the dead worker had started the orphans, not the others
+        now = rig.clock.now()
+        for orphan in orphans:
+            await uow.jobs.start(orphan.id, now, now + timedelta(seconds=LEASE))
+        await uow.commit()
+    async with Running(rig.worker("survivor", lease=LEASE, concurrency=8)) as running:
+        # All eight come back as redeliveries; the four that never started run at once
+        # while the first orphan, a suspect, stalls in the suspects' own lane.
+        await eventually(lambda: _true(len(fresh.finished) == 4))
+        assert len(crashy.started) == 1  # suspects run one at a time
+        crashy.release.set()
+        for job in [*orphans, *never_started]:
+            await eventually(lambda job=job: _status(rig, job.id, JobStatus.SUCCEEDED))
+        await running.halt()
+    assert sorted(attempt for _, attempt in fresh.started) == [1, 1, 1, 1]

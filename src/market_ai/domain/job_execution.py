@@ -163,6 +163,22 @@ class JobExecutor:
             except Exception as error:  # noqa: BLE001 - the queue may be down too
                 log.warning("job.entry_renew_failed %s: %s", delivery.job_id, error)
 
+    async def suspect(self, delivery: Delivery) -> bool:
+        """Whether a redelivered job really started and never finished (it may crash workers).
+
+        A job that was never started (attempt 0), was handed back or failed cleanly is no
+        suspect, however often its entry was handed out. Unknown (the database is down)
+        counts as suspect: the safe side.
+        """
+        if delivery.deliveries <= 1 or delivery.job_id in self.active:
+            return False
+        try:
+            async with self._uow() as uow:
+                job = await uow.jobs.get(delivery.job_id)
+        except Exception:  # noqa: BLE001 - unknown: treated as a suspect
+            return True
+        return job is not None and job.status is JobStatus.RUNNING
+
     async def _crashed_often(self, job_id: UUID) -> bool:
         """Whether the job itself was started that often, not just held by crashing workers.
 
