@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from uuid import UUID
 
 from market_ai.domain.jobs import JobStatus
 from tests.job_fakes import RecordingHandler
@@ -135,7 +136,11 @@ async def test_redeliveries_that_never_started_keep_full_concurrency_beside_a_su
         await eventually(lambda: _true(len(fresh.finished) == 4))
         assert len(crashy.started) == 1  # suspects run one at a time
         crashy.release.set()
-        for job in [*orphans, *never_started]:
-            await eventually(lambda job=job: _status(rig, job.id, JobStatus.SUCCEEDED))
+        ids = [job.id for job in [*orphans, *never_started]]
+        await eventually(lambda: _all_succeeded(rig, ids))
         await running.halt()
     assert sorted(attempt for _, attempt in fresh.started) == [1, 1, 1, 1]
+
+
+async def _all_succeeded(rig: Rig, ids: list[UUID]) -> bool:
+    return all((await rig.job(job_id)).status is JobStatus.SUCCEEDED for job_id in ids)
