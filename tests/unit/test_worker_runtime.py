@@ -143,4 +143,5 @@ async def test_redeliveries_that_never_started_keep_full_concurrency_beside_a_su
 
 
 async def _all_succeeded(rig: Rig, ids: list[UUID]) -> bool:
-    return all((await rig.job(job_id)).status is JobStatus.SUCCEEDED for job_id in ids)
+    statuses = [(await rig.job(job_id)).status for job_id in ids]
+    return all(status is JobStatus.SUCCEEDED for status in statuses)
