@@ -138,9 +138,10 @@ async def test_readiness_passes_on_a_noeviction_redis(
     settings = make_settings(tmp_path, database_url="memory://", redis_url=redis_server.url)
     async with AsyncTestClient(create_app(build_container(settings))) as client:
         ready = await client.get("/health/ready")
+        detailed = await client.get("/health/detailed")
     assert ready.status_code == 200
     assert set(ready.json()["checks"]) == {"database", "redis"}
-    assert ready.json()["jobs"]["live_workers"] == 0  # no embedded worker when Redis is set
+    assert detailed.json()["jobs"]["live_workers"] == 0  # no embedded worker with Redis
 
 
 async def test_the_worker_guard_refuses_eviction_and_warns_without_aof(
