@@ -40,7 +40,7 @@ def _rows(status: str, count: int) -> str:
 
 
 def _pages(plan: Any) -> int:
-    node = plan["Plan"] if "Plan" in plan else plan
+    node = plan.get("Plan", plan)
     return int(node.get("Shared Hit Blocks", 0)) + int(node.get("Shared Read Blocks", 0))
 
 
