@@ -6,6 +6,8 @@ import asyncio
 from datetime import timedelta
 from uuid import UUID
 
+from market_ai.adapters.memory.content import InMemorySpendLedger
+from market_ai.domain.job_retention import Retention
 from market_ai.domain.jobs import JobStatus
 from tests.job_fakes import RecordingHandler
 from tests.job_rig import Rig, Running, eventually
@@ -145,3 +147,24 @@ async def test_redeliveries_that_never_started_keep_full_concurrency_beside_a_su
 async def _all_succeeded(rig: Rig, ids: list[UUID]) -> bool:
     statuses = [(await rig.job(job_id)).status for job_id in ids]
     return all(status is JobStatus.SUCCEEDED for status in statuses)
+
+
+async def test_the_worker_prunes_finished_history_past_the_retention() -> None:
+    rig = Rig(fake=False)
+    rig.registry.register("work", RecordingHandler())
+    job = await rig.service.submit("alice", "work")
+    worker = rig.worker("w1", lease=LEASE)
+    async with Running(worker):
+        await eventually(lambda: _status(rig, job.id, JobStatus.SUCCEEDED))
+    retention = Retention(
+        unit_of_work=rig.uow, ledger=InMemorySpendLedger(), clock=rig.clock, keep=timedelta(0)
+    )
+    pruning = rig.worker("w2", lease=LEASE)
+    pruning._retention = retention
+    async with Running(pruning):
+        await eventually(lambda: _gone(rig, job.id))
+
+
+async def _gone(rig: Rig, job_id: UUID) -> bool:
+    async with rig.uow() as uow:
+        return await uow.jobs.get(job_id) is None

@@ -148,6 +148,13 @@ class JobStore(Protocol):
         """
         ...
 
+    async def prune_finished(self, before: datetime, *, limit: int) -> int:
+        """Delete up to `limit` succeeded jobs finished before `before`; returns how many.
+
+        Dead jobs stay until an operator retries or purges them.
+        """
+        ...
+
     async def figures(self) -> JobFigures:
         """Counts for health reports."""
         ...

@@ -247,6 +247,20 @@ class InMemoryJobStore:
             self._stage(job_id, still, _set(published_at=stamp))
         return len(moved)
 
+    async def prune_finished(self, before: datetime, *, limit: int) -> int:
+        """Drop the oldest succeeded jobs finished before then (applied at once: no fence)."""
+        old = [
+            job
+            for job in self._all()
+            if job.status is JobStatus.SUCCEEDED
+            and job.finished_at is not None
+            and job.finished_at < before
+        ]
+        old.sort(key=lambda job: (job.finished_at, job.id.bytes))
+        for job in old[:limit]:
+            self._store.jobs.pop(job.id, None)
+        return len(old[:limit])
+
     async def figures(self) -> JobFigures:
         """Counts over every row."""
         jobs = self._all()

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from market_ai.adapters.sql import job_batches
@@ -271,6 +271,20 @@ class SqlJobStore:
             update(jobs)
             .where(jobs.c.id.in_(job_ids), jobs.c.published_at < published_before)
             .values(published_at=stamp)
+        )
+        return int(result.rowcount)
+
+    async def prune_finished(self, before: datetime, *, limit: int) -> int:
+        """DELETE a batch the partial index of succeeded jobs finds, oldest first."""
+        succeeded = text("status = 'succeeded'")  # ix_jobs_succeeded_finished's predicate
+        batch = (
+            select(jobs.c.id)
+            .where(succeeded, jobs.c.finished_at < before)
+            .order_by(jobs.c.finished_at)
+            .limit(limit)
+        )
+        result = await self._conn.execute(
+            delete(jobs).where(jobs.c.id.in_(batch.scalar_subquery()), succeeded)
         )
         return int(result.rowcount)
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from market_ai.domain.job_execution import JobExecutor
     from market_ai.domain.job_queue import Delivery, JobQueue
     from market_ai.domain.job_relay import JobRelay
+    from market_ai.domain.job_retention import Retention
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +59,7 @@ class WorkerTimings:
     grace_seconds: float = 25.0
     relay_interval: float = 0.25
     reconcile_interval: float = 5.0
+    prune_interval: float = 3600.0
 
     @property
     def reclaim_every(self) -> float:
@@ -88,6 +90,7 @@ class Worker:
         timings: WorkerTimings,
         wakeup: asyncio.Event | None = None,
         volatile_queue: bool = False,
+        retention: Retention | None = None,
     ) -> None:
         self._executor = executor
         self._relay = relay
@@ -96,6 +99,7 @@ class Worker:
         self._timings = timings
         self._wakeup = wakeup
         self._volatile_queue = volatile_queue
+        self._retention = retention
         self._tasks: set[asyncio.Task[None]] = set()  # the ones holding one of the slots
         self._suspects: set[asyncio.Task[None]] = set()  # moved to the suspects' own lane
         self._one_suspect = asyncio.Lock()
@@ -123,6 +127,9 @@ class Worker:
             ),
             asyncio.create_task(self._every(stop, timings.heartbeat_every, self._heartbeat)),
         ]
+        if self._retention is not None:
+            prune = self._retention.prune_once
+            loops.append(asyncio.create_task(self._every(stop, timings.prune_interval, prune)))
         try:
             await stop.wait()
         finally:
