@@ -227,6 +227,7 @@ async def test_release_hands_a_running_job_back_unpublished(
     back = await get(uow_factory, job.id)
     assert (back.status, back.attempt, back.run_after) == (JobStatus.QUEUED, 1, at(3))
     assert (back.lease_expires_at, back.published_at) == (None, None)
+    assert back.max_attempts == job.max_attempts + 1  # a hand-back uses up no attempt
     assert (await start(uow_factory, job.id, at(3)) or back).attempt == 2  # at once
 
 

@@ -207,7 +207,7 @@ class JobExecutor:
         another worker is finishing right now: the single claim waits for that row's lock
         and decides, and waits out once a lease about to end (clocks differ by a little).
         """
-        job = await self._claims.submit(job_id)
+        job = await self._claimed(job_id)
         if job is not None:
             return job
         for last_try in (False, True):
@@ -223,6 +223,23 @@ class JobExecutor:
                 return None
             await asyncio.sleep(left + 0.05)
         return None
+
+    async def _claimed(self, job_id: UUID) -> Job | None:
+        """The batched claim; cancelled mid-flush, a job it claimed anyway is handed back.
+
+        The flush runs in its own task and may commit after this caller was cancelled (a
+        drain): without the hand-back the job would sit running on a lease nobody renews.
+        """
+        claim = asyncio.ensure_future(self._claims.submit(job_id))
+        try:
+            return await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            done, _ = await asyncio.wait({claim}, timeout=self._terms.renew_every)
+            if done and not claim.cancelled() and claim.exception() is None:
+                job = claim.result()
+                if job is not None:
+                    await self._hand_back(job)
+            raise
 
     async def _run(self, job: Job, delivery: Delivery, claimed_at: float) -> Outcome:
         context = JobContext(job.id, job.attempt, job.owner_id, job.type, job.payload)

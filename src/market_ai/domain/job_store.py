@@ -88,7 +88,10 @@ class JobStore(Protocol):
         ...
 
     async def release(self, job_id: UUID, attempt: int, now: datetime) -> bool:
-        """Hand a running attempt back unfinished (a draining worker): queued, due now."""
+        """Hand a running attempt back unfinished (a draining worker): queued, due now.
+
+        The attempt is given back too (`max_attempts` + 1): a drain is not the job's failure.
+        """
         ...
 
     async def bury(self, job_id: UUID, error: str, now: datetime) -> bool:

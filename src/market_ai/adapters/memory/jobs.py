@@ -162,10 +162,18 @@ class InMemoryJobStore:
         return self._stage(job_id, _running(attempt), update) is not None
 
     async def release(self, job_id: UUID, attempt: int, now: datetime) -> bool:
-        """Queue the running attempt's job again, due now."""
-        update = _set(
-            status=JobStatus.QUEUED, run_after=now, lease_expires_at=None, published_at=None
-        )
+        """Queue the running attempt's job again, due now; the attempt is given back."""
+
+        def update(job: Job) -> Job:
+            return replace(
+                job,
+                status=JobStatus.QUEUED,
+                max_attempts=job.max_attempts + 1,
+                run_after=now,
+                lease_expires_at=None,
+                published_at=None,
+            )
+
         return self._stage(job_id, _running(attempt), update) is not None
 
     async def bury(self, job_id: UUID, error: str, now: datetime) -> bool:

@@ -171,10 +171,15 @@ class SqlJobStore:
         )
 
     async def release(self, job_id: UUID, attempt: int, now: datetime) -> bool:
-        """Queue the job again, due now and unpublished, fenced by attempt."""
+        """Queue the job again, due now and unpublished, fenced by attempt.
+
+        `attempt` keeps counting (it is the fence), so the limit moves one up instead: a
+        hand-back is not a failure and must not use up the job's attempts.
+        """
         return await self._moved(
             _running(job_id, attempt),
             status=JobStatus.QUEUED.value,
+            max_attempts=jobs.c.max_attempts + 1,
             run_after=now,
             lease_expires_at=None,
             published_at=None,

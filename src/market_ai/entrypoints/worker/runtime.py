@@ -22,6 +22,7 @@ log = structlog.get_logger(__name__)
 
 RETRY_PAUSE = 1.0  # after an error in a loop: long enough not to spin, short enough to recover
 LOOP_EXIT_TIMEOUT = 5.0  # a loop round (one relay batch, one receive) ends well within this
+HAND_BACK_TIMEOUT = 4.0  # cancelled jobs' hand-backs after the grace: 25 + 4 s < 30 s
 
 
 async def _pause(seconds: float | None, *until: asyncio.Event | asyncio.Future[Any] | None) -> None:
@@ -134,11 +135,16 @@ class Worker:
             await stop.wait()
         finally:
             stop.set()  # also when this task itself is cancelled
-            _, stuck = await asyncio.wait(loops, timeout=LOOP_EXIT_TIMEOUT)
-            for loop in stuck:  # a round that hangs on a dead dependency: last resort
-                loop.cancel()
-            await self._drain()
+            # The loops wind down while in-flight jobs use their grace: the whole shutdown
+            # is the grace plus the hand-back (25 + 4 s by default), inside a 30 s kill.
+            await asyncio.gather(self._loops_exit(loops), self._drain())
             log.info("worker.stopped", consumer=self.name)
+
+    @staticmethod
+    async def _loops_exit(loops: list[asyncio.Task[None]]) -> None:
+        _, stuck = await asyncio.wait(loops, timeout=LOOP_EXIT_TIMEOUT)
+        for loop in stuck:  # a round that hangs on a dead dependency: last resort
+            loop.cancel()
 
     async def _consume(self, stop: asyncio.Event) -> None:
         """Reclaim dead workers' entries every half lease, then receive new ones."""
@@ -264,4 +270,4 @@ class Worker:
             log.warning("worker.handing_back", consumer=self.name, jobs=len(pending))
             for task in pending:
                 task.cancel()
-            await asyncio.wait(pending, timeout=5.0)
+            await asyncio.wait(pending, timeout=HAND_BACK_TIMEOUT)
