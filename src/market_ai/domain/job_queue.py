@@ -64,6 +64,10 @@ class JobQueue(Protocol):
         """
         ...
 
+    async def forget_idle_consumers(self, *, min_idle_ms: int) -> list[str]:
+        """Drop consumers idle that long with nothing pending and no heartbeat (dead workers)."""
+        ...
+
     async def heartbeat(self, consumer: str, *, ttl_seconds: float) -> None:
         """Say `consumer` is alive for the next `ttl_seconds`."""
         ...

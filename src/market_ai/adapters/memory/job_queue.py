@@ -160,6 +160,10 @@ class InMemoryJobQueue:
             del beats[name]
         return sorted(beats)
 
+    async def forget_idle_consumers(self, *, min_idle_ms: int) -> list[str]:  # noqa: ARG002
+        """Nothing to forget: this stream keeps no consumer registry."""
+        return []
+
     async def retire(self, consumer: str) -> None:
         """Drop a consumer's heartbeat at a clean shutdown."""
         self.stream.heartbeats.pop(consumer, None)

@@ -135,6 +135,32 @@ class RedisJobQueue:
         """Names of the consumers whose heartbeat has not expired, for /health/detailed."""
         return sorted(streams.text(name) for name in await self._live(keys=[self._workers_key]))
 
+    async def forget_idle_consumers(self, *, min_idle_ms: int) -> list[str]:
+        """XGROUP DELCONSUMER each consumer idle that long, holding nothing, not heartbeating.
+
+        Dead workers' consumers would otherwise pile up in the group (every process has a
+        name of its own); one with pending entries stays until they are reclaimed.
+        """
+        try:
+            consumers = await self._client.xinfo_consumers(self._stream, self._group)
+        except ResponseError as exc:
+            if streams.lost_group(exc):
+                return []
+            raise
+        live = set(await self.live_worker_names())
+        gone = [
+            name
+            for info in consumers
+            if int(info["pending"]) == 0
+            and int(info["idle"]) >= min_idle_ms
+            and (name := streams.text(info["name"])) not in live
+        ]
+        for name in gone:
+            await self._client.xgroup_delconsumer(self._stream, self._group, name)
+        if gone:
+            log.info("queue.idle_consumers_removed", consumers=gone)
+        return gone
+
     async def retire(self, consumer: str) -> None:
         """Drop a consumer's heartbeat at a clean shutdown, instead of waiting for its TTL."""
         await self._client.zrem(self._workers_key, consumer)

@@ -236,7 +236,9 @@ class Worker:
         await self._relay.relay_all()
 
     async def _heartbeat(self) -> None:
+        lease_ms = int(self._timings.lease_seconds * 1000)
         await self._queue.heartbeat(self.name, ttl_seconds=self._timings.lease_seconds)
+        await self._queue.forget_idle_consumers(min_idle_ms=2 * lease_ms)
 
     async def _every(
         self,
