@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy import and_, delete, false, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from market_ai.adapters.sql import job_batches
@@ -220,7 +220,12 @@ class SqlJobStore:
         )
 
     async def claim_unpublished(self, now: datetime, *, limit: int) -> Sequence[UUID]:
-        """SELECT ... FOR UPDATE SKIP LOCKED on Postgres; SQLite has one writer, no need."""
+        """SELECT ... FOR UPDATE SKIP LOCKED on Postgres; on SQLite, take the write lock first.
+
+        Either way no worker can change a selected row before the relay has stamped it and
+        committed: a job that fails at once waits to unpublish its retry until then, instead
+        of having the stamp land on the retry and leave it unpublished for a reconcile.
+        """
         statement = (
             select(jobs.c.id)
             .where(jobs.c.published_at.is_(None), claimable(now))
@@ -229,6 +234,10 @@ class SqlJobStore:
         )
         if self._conn.dialect.name == "postgresql":
             statement = statement.with_for_update(skip_locked=True)
+        else:  # a write that changes nothing: SQLite's one write lock, held until commit
+            await self._conn.execute(
+                update(jobs).where(false()).values(published_at=jobs.c.published_at)
+            )
         return list((await self._conn.execute(statement)).scalars())
 
     async def mark_published(self, job_ids: Sequence[UUID], now: datetime) -> None:
