@@ -12,7 +12,8 @@ from uuid import UUID
 from market_ai.adapters.memory.job_queue import InMemoryJobQueue, InMemoryJobStream
 from market_ai.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
 from market_ai.domain.clock import FixedClock, SystemClock
-from market_ai.domain.job_execution import JobExecutor, LeaseTerms
+from market_ai.domain.job_execution import JobExecutor
+from market_ai.domain.job_lease import LeaseTerms
 from market_ai.domain.job_registry import JobRegistry
 from market_ai.domain.job_relay import JobRelay
 from market_ai.domain.job_retention import Retention

@@ -20,7 +20,8 @@ from market_ai.adapters.memory.job_queue import InMemoryJobQueue
 from market_ai.adapters.sql.engine import create_engine, migrate_database
 from market_ai.adapters.sql.unit_of_work import SqlUnitOfWork
 from market_ai.domain.clock import SystemClock
-from market_ai.domain.job_execution import JobExecutor, LeaseTerms
+from market_ai.domain.job_execution import JobExecutor
+from market_ai.domain.job_lease import LeaseTerms
 from market_ai.domain.job_registry import JobResult
 from market_ai.domain.job_relay import JobRelay
 from market_ai.domain.job_service import JobService

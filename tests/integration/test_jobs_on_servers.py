@@ -21,7 +21,8 @@ from market_ai.adapters.sql.tables import jobs as jobs_table
 from market_ai.adapters.sql.unit_of_work import SqlUnitOfWork
 from market_ai.container import build_container
 from market_ai.domain.clock import SystemClock
-from market_ai.domain.job_execution import JobExecutor, LeaseTerms
+from market_ai.domain.job_execution import JobExecutor
+from market_ai.domain.job_lease import LeaseTerms
 from market_ai.domain.job_relay import JobRelay
 from market_ai.domain.job_service import JobService
 from market_ai.domain.jobs import JobStatus, RetryPolicy

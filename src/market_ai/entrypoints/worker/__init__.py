@@ -6,7 +6,8 @@ import asyncio
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from market_ai.domain.job_execution import JobExecutor, LeaseTerms
+from market_ai.domain.job_execution import JobExecutor
+from market_ai.domain.job_lease import LeaseTerms
 from market_ai.domain.job_relay import JobRelay
 from market_ai.domain.job_retention import Retention
 from market_ai.entrypoints.worker.runtime import Worker, WorkerTimings, consumer_name
