@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from market_ai.adapters.memory import job_history
 from market_ai.domain.errors import Conflict
 from market_ai.domain.job_store import Finished, JobFigures
 from market_ai.domain.jobs import WAITING, Job, JobStatus
@@ -30,17 +31,6 @@ def _always(_: Job) -> bool:
 
 def _set(**fields: object) -> Update:
     return lambda job: replace(job, **fields)  # type: ignore[arg-type]
-
-
-def _stale(job: Job, published_before: datetime, lease_before: datetime) -> bool:
-    """Published before `published_before` and waiting, or running on a lease long over."""
-    if job.published_at is None or job.published_at >= published_before:
-        return False
-    return job.status in WAITING or (
-        job.status is JobStatus.RUNNING
-        and job.lease_expires_at is not None
-        and job.lease_expires_at < lease_before
-    )
 
 
 class InMemoryJobStore:
@@ -230,7 +220,9 @@ class InMemoryJobStore:
         self, *, published_before: datetime, lease_before: datetime, limit: int
     ) -> Sequence[UUID]:
         """Stale publications, oldest first."""
-        stale = [job for job in self._all() if _stale(job, published_before, lease_before)]
+        stale = [
+            job for job in self._all() if job_history.stale(job, published_before, lease_before)
+        ]
         stale.sort(key=lambda job: (job.published_at, job.id.bytes))
         return [job.id for job in stale[:limit]]
 
@@ -257,29 +249,14 @@ class InMemoryJobStore:
 
     async def prune_finished(self, before: datetime, *, limit: int) -> int:
         """Drop the oldest succeeded jobs finished before then (applied at once: no fence)."""
-        old = [
-            job
-            for job in self._all()
-            if job.status is JobStatus.SUCCEEDED
-            and job.finished_at is not None
-            and job.finished_at < before
-        ]
-        old.sort(key=lambda job: (job.finished_at, job.id.bytes))
-        for job in old[:limit]:
+        old = job_history.prunable(self._all(), before)[:limit]
+        for job in old:
             self._store.jobs.pop(job.id, None)
-        return len(old[:limit])
+        return len(old)
 
     async def figures(self) -> JobFigures:
         """Counts over every row."""
-        jobs = self._all()
-        queued = [job for job in jobs if job.status is JobStatus.QUEUED]
-        return JobFigures(
-            queued=len(queued),
-            retrying=sum(job.status is JobStatus.FAILED for job in jobs),
-            running=sum(job.status is JobStatus.RUNNING for job in jobs),
-            dead=sum(job.status is JobStatus.DEAD for job in jobs),
-            oldest_queued_at=min((job.run_after for job in queued), default=None),
-        )
+        return job_history.figures(self._all())
 
     def prepare(self) -> dict[UUID, Job]:
         """The rows as they will be after commit; Conflict if a condition no longer holds."""

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, false, func, or_, select, text, update
+from sqlalchemy import and_, false, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from market_ai.adapters.sql import job_batches
+from market_ai.adapters.sql import job_batches, job_history
 from market_ai.adapters.sql.job_batches import RUNNING, WAITING_VALUES, claimable
 from market_ai.adapters.sql.tables import jobs
 from market_ai.domain.job_store import Finished, JobFigures
 from market_ai.domain.jobs import Job, JobStatus
-
-FIGURES_TIMEOUT_MS: Final = 1000  # health figures must answer fast or not at all
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -39,17 +37,6 @@ def _from_row(row: Row[Any]) -> Job:
 def _running(job_id: UUID, attempt: int) -> ColumnElement[bool]:
     """The fence: only the attempt that owns the running job may move it."""
     return and_(jobs.c.id == job_id, jobs.c.status == RUNNING, jobs.c.attempt == attempt)
-
-
-def _stale(published_before: datetime, lease_before: datetime) -> ColumnElement[bool]:
-    """Published before `published_before` and waiting, or running on a lease long over."""
-    return and_(
-        jobs.c.published_at < published_before,
-        or_(
-            jobs.c.status.in_(WAITING_VALUES),
-            and_(jobs.c.status == RUNNING, jobs.c.lease_expires_at < lease_before),
-        ),
-    )
 
 
 class SqlJobStore:
@@ -250,7 +237,9 @@ class SqlJobStore:
     async def unpublish_stale(self, *, published_before: datetime, lease_before: datetime) -> int:
         """One UPDATE: the relay will publish these again."""
         result = await self._conn.execute(
-            update(jobs).where(_stale(published_before, lease_before)).values(published_at=None)
+            update(jobs)
+            .where(job_history.stale(published_before, lease_before))
+            .values(published_at=None)
         )
         return int(result.rowcount)
 
@@ -260,7 +249,7 @@ class SqlJobStore:
         """The oldest stale publications, a bounded batch."""
         statement = (
             select(jobs.c.id)
-            .where(_stale(published_before, lease_before))
+            .where(job_history.stale(published_before, lease_before))
             .order_by(jobs.c.published_at, jobs.c.id)
             .limit(limit)
         )
@@ -290,41 +279,8 @@ class SqlJobStore:
 
     async def prune_finished(self, before: datetime, *, limit: int) -> int:
         """DELETE a batch the partial index of succeeded jobs finds, oldest first."""
-        succeeded = text("status = 'succeeded'")  # ix_jobs_succeeded_finished's predicate
-        batch = (
-            select(jobs.c.id)
-            .where(succeeded, jobs.c.finished_at < before)
-            .order_by(jobs.c.finished_at)
-            .limit(limit)
-        )
-        result = await self._conn.execute(
-            delete(jobs).where(jobs.c.id.in_(batch.scalar_subquery()), succeeded)
-        )
-        return int(result.rowcount)
+        return await job_history.prune_finished(self._conn, before, limit)
 
     async def figures(self) -> JobFigures:
-        """Index-only over the partial index of jobs not succeeded, under a short timeout.
-
-        The predicate is the index's own, text for text, so the planner uses it: the cost
-        follows the unfinished jobs, never the finished history.
-        """
-        if self._conn.dialect.name == "postgresql":
-            await self._conn.execute(text(f"SET LOCAL statement_timeout = {FIGURES_TIMEOUT_MS}"))
-        rows = await self._conn.execute(
-            select(jobs.c.status, func.count(), func.min(jobs.c.run_after))
-            .where(text("status <> 'succeeded'"))  # ix_jobs_unfinished_status_run_after's
-            .group_by(jobs.c.status)
-        )
-        counts: dict[str, int] = {}
-        oldest: datetime | None = None
-        for status, count, first_due in rows:
-            counts[status] = count
-            if status == JobStatus.QUEUED.value:
-                oldest = first_due
-        return JobFigures(
-            queued=counts.get(JobStatus.QUEUED.value, 0),
-            retrying=counts.get(JobStatus.FAILED.value, 0),
-            running=counts.get(RUNNING, 0),
-            dead=counts.get(JobStatus.DEAD.value, 0),
-            oldest_queued_at=oldest,
-        )
+        """Index-only over the partial index of jobs not succeeded, under a short timeout."""
+        return await job_history.figures(self._conn)
