@@ -12,9 +12,11 @@ from uuid import UUID
 from market_ai.adapters.memory.job_queue import InMemoryJobQueue, InMemoryJobStream
 from market_ai.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
 from market_ai.domain.clock import FixedClock, SystemClock
-from market_ai.domain.job_execution import JobExecutor, LeaseTerms
+from market_ai.domain.job_execution import JobExecutor
+from market_ai.domain.job_lease import LeaseTerms
 from market_ai.domain.job_registry import JobRegistry
 from market_ai.domain.job_relay import JobRelay
+from market_ai.domain.job_retention import Retention
 from market_ai.domain.job_service import JobService
 from market_ai.domain.jobs import Job, RetryPolicy
 from market_ai.domain.ports import Clock
@@ -76,7 +78,13 @@ class Rig:
         )
 
     def worker(
-        self, consumer: str, *, lease: float, grace: float = 1.0, concurrency: int = 4
+        self,
+        consumer: str,
+        *,
+        lease: float,
+        grace: float = 1.0,
+        concurrency: int = 4,
+        retention: Retention | None = None,
     ) -> Worker:
         return Worker(
             executor=self.executor(consumer, lease=lease),
@@ -90,6 +98,7 @@ class Rig:
                 reconcile_interval=0.1,
             ),
             volatile_queue=False,
+            retention=retention,
         )
 
     async def queue_is_empty(self) -> bool:

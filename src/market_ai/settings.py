@@ -117,6 +117,7 @@ class Settings(
     job_retry_base_seconds: float = Field(default=2.0, gt=0, le=3600)
     job_retry_max_seconds: float = Field(default=300.0, gt=0, le=86_400)
     job_republish_after_seconds: float = Field(default=60.0, gt=0, le=86_400)
+    job_retention_days: float = Field(default=30.0, gt=0, le=36_500)
     job_handler_modules: Annotated[list[str], NoDecode] = Field(default_factory=list)
     worker_concurrency: int = Field(default=10, ge=1, le=1000)
     worker_grace_seconds: float = Field(default=25.0, ge=0, lt=30)

@@ -74,7 +74,9 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
             asyncio.sleep,
         )
     finally:
-        await client.delete(f"{name}:jobs", f"{name}:workers", f"{name}:job-counters")
+        await client.delete(
+            f"{name}:jobs", f"{name}:workers", f"{name}:job-counters", f"{name}:job-entries"
+        )
         await client.aclose()
 
 
@@ -276,3 +278,14 @@ async def test_counters_add_up(backend: Backend) -> None:
     await backend.open().count("dead")
     await queue.count("duplicate_suppressed", 0)
     assert await queue.counters() == {"reclaimed": 3, "dead": 1, "duplicate_suppressed": 0}
+
+
+async def test_missing_names_only_the_ids_the_queue_no_longer_holds(backend: Backend) -> None:
+    queue = backend.open()
+    waiting, pending, acked, twice, never = (uuid4() for _ in range(5))
+    await queue.publish([waiting, pending, acked, twice, twice])
+    taken = {d.job_id: d for d in await take(queue, "a", count=3)}  # waiting stays unread
+    assert set(taken) == {waiting, pending, acked}
+    await queue.ack([taken[acked].receipt])
+    assert await queue.missing([waiting, pending, acked, twice, never]) == {acked, never}
+    assert await queue.missing([]) == set()

@@ -227,6 +227,7 @@ async def test_release_hands_a_running_job_back_unpublished(
     back = await get(uow_factory, job.id)
     assert (back.status, back.attempt, back.run_after) == (JobStatus.QUEUED, 1, at(3))
     assert (back.lease_expires_at, back.published_at) == (None, None)
+    assert back.max_attempts == job.max_attempts + 1  # a hand-back uses up no attempt
     assert (await start(uow_factory, job.id, at(3)) or back).attempt == 2  # at once
 
 
@@ -274,6 +275,35 @@ async def test_the_reconciler_unpublishes_what_the_queue_may_have_lost(
             old.id,
             running_dead.id,
         }
+
+
+async def test_stale_publications_are_checked_in_batches_and_a_fresh_retry_is_spared(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    first, second, third = (new_job() for _ in range(3))
+    await add(uow_factory, first, second, third)
+    async with uow_factory() as uow:
+        for seconds, job in enumerate((first, second, third)):
+            await uow.jobs.mark_published([job.id], at(seconds))
+        await uow.commit()
+    async with uow_factory() as uow:
+        stale = await uow.jobs.stale_published(published_before=at(10), lease_before=at(0), limit=2)
+        assert stale == [first.id, second.id]  # oldest publication first, bounded
+    started = await start(uow_factory, first.id, at(3))
+    assert started is not None
+    async with uow_factory() as uow:  # it fails meanwhile: its retry is unpublished
+        assert await uow.jobs.fail(first.id, 1, "boom", at(4), retry_at=at(5))
+        await uow.commit()
+    async with uow_factory() as uow:
+        await uow.jobs.confirm_published([first.id, second.id], published_before=at(10), now=at(20))
+        assert await uow.jobs.unpublish([third.id], published_before=at(10)) == 1
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert set(await uow.jobs.claim_unpublished(at(30), limit=10)) == {first.id, third.id}
+        assert (
+            await uow.jobs.stale_published(published_before=at(10), lease_before=at(0), limit=10)
+            == []
+        )  # second was confirmed at 20
 
 
 async def test_figures_count_what_operators_watch(uow_factory: UnitOfWorkFactory) -> None:

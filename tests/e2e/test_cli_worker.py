@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -156,3 +157,20 @@ def test_embedded_jobs_survive_a_killed_serve_process(tmp_path: Path) -> None:
         assert terminate(second, timeout=30) == 0
     finished = {r["job_id"] for r in records(tmp_path, "finish")}
     assert finished == {long_job, *waiting}
+
+
+def test_jobs_prune_deletes_succeeded_jobs_past_the_retention(tmp_path: Path) -> None:
+    env = job_env(tmp_path, JOB_RETENTION_DAYS="30")
+    assert cli(env, "migrate").returncode == 0
+    old, recent, dead = enqueue(env, "noop", {}, count=3)
+    with sqlite3.connect(tmp_path / "market-ai.db") as db:
+        finish = "UPDATE jobs SET status = ?, finished_at = ? WHERE id = ?"
+        db.execute(finish, ("succeeded", "2020-01-01 00:00:00.000000", old.replace("-", "")))
+        db.execute(finish, ("succeeded", "2999-01-01 00:00:00.000000", recent.replace("-", "")))
+        db.execute(finish, ("dead", "2020-01-01 00:00:00.000000", dead.replace("-", "")))
+    pruned = cli(env, "jobs", "prune")
+    assert pruned.returncode == 0, pruned.stderr
+    assert pruned.stdout == "jobs\t1\nspend_ledger\t0\n"
+    with sqlite3.connect(tmp_path / "market-ai.db") as db:
+        left = {row[0] for row in db.execute("SELECT status FROM jobs")}
+    assert left == {"succeeded", "dead"}

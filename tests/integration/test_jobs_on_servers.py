@@ -21,7 +21,8 @@ from market_ai.adapters.sql.tables import jobs as jobs_table
 from market_ai.adapters.sql.unit_of_work import SqlUnitOfWork
 from market_ai.container import build_container
 from market_ai.domain.clock import SystemClock
-from market_ai.domain.job_execution import JobExecutor, LeaseTerms
+from market_ai.domain.job_execution import JobExecutor
+from market_ai.domain.job_lease import LeaseTerms
 from market_ai.domain.job_relay import JobRelay
 from market_ai.domain.job_service import JobService
 from market_ai.domain.jobs import JobStatus, RetryPolicy
@@ -138,9 +139,10 @@ async def test_readiness_passes_on_a_noeviction_redis(
     settings = make_settings(tmp_path, database_url="memory://", redis_url=redis_server.url)
     async with AsyncTestClient(create_app(build_container(settings))) as client:
         ready = await client.get("/health/ready")
+        detailed = await client.get("/health/detailed")
     assert ready.status_code == 200
     assert set(ready.json()["checks"]) == {"database", "redis"}
-    assert ready.json()["jobs"]["live_workers"] == 0  # no embedded worker when Redis is set
+    assert detailed.json()["jobs"]["live_workers"] == 0  # no embedded worker with Redis
 
 
 async def test_the_worker_guard_refuses_eviction_and_warns_without_aof(

@@ -208,3 +208,17 @@ async def test_blocking_reads_stay_inside_the_socket_timeout(server: RedisServer
     finally:
         await roomy.aclose()
         await tight.aclose()
+
+
+async def test_idle_consumers_of_dead_workers_leave_the_group(client: Redis) -> None:
+    queue = RedisJobQueue(client)
+    await queue.publish([uuid4(), uuid4()])
+    [done] = await queue.receive("dead-done", count=1, block_ms=0)
+    await queue.ack([done.receipt])
+    assert len(await queue.receive("dead-holding", count=1, block_ms=0)) == 1
+    await queue.receive("alive", count=1, block_ms=0)
+    await queue.heartbeat("alive", ttl_seconds=30)
+    await asyncio.sleep(0.3)
+    assert await queue.forget_idle_consumers(min_idle_ms=200) == ["dead-done"]
+    names = {info["name"] for info in await client.xinfo_consumers("market-ai:jobs", "workers")}
+    assert names == {b"dead-holding", b"alive"}  # pending work stays; live workers stay

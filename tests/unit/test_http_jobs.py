@@ -110,7 +110,7 @@ async def test_dead_jobs_turn_detailed_health_to_warn(client: Client, container:
     assert (body["status"], body["jobs"]["status"], body["jobs"]["dead"]) == ("warn", "warn", 1)
     ready = await client.get("/health/ready")
     assert ready.status_code == 200  # a dead job is no reason to stop serving
-    assert ready.json()["jobs"]["dead"] == 1
+    assert set(ready.json()) == {"status", "checks"}  # connectivity only: no job figures
 
 
 async def test_head_works_on_every_health_route(client: Client) -> None:

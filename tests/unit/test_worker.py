@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from uuid import uuid4
+from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 
+from market_ai.adapters.memory.jobs import InMemoryJobStore
 from market_ai.adapters.memory.unit_of_work import InMemoryUnitOfWork
 from market_ai.domain.campaigns import Campaign, Channel
 from market_ai.domain.errors import Conflict, Unavailable
@@ -16,7 +18,7 @@ from market_ai.domain.job_queue import Delivery
 from market_ai.domain.jobs import JobStatus
 from tests.fakes import FailingUnitOfWork
 from tests.job_fakes import RecordingHandler
-from tests.job_rig import T0, Rig
+from tests.job_rig import T0, Rig, eventually
 
 
 @pytest.fixture
@@ -295,3 +297,35 @@ async def test_jobs_in_flight_together_share_their_claim_and_finish(rig: Rig) ->
     assert sorted(handler.finished_ids()) == sorted(job.id for job in jobs)
     assert await rig.queue.counters() == {"succeeded": 6}
     assert await rig.queue.stream_length() == 0
+
+
+async def test_a_claim_cancelled_mid_flush_is_handed_back(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rig.registry.register("work", handler := RecordingHandler())
+    job = await rig.service.submit("alice", "work")
+    [delivery] = await publish_and_receive(rig)
+    flushing, go = asyncio.Event(), asyncio.Event()
+    original = InMemoryJobStore.start_many
+
+    async def slow_start_many(self: InMemoryJobStore, *args: Any, **kwargs: Any) -> Any:
+        flushing.set()
+        await go.wait()  # the drain cancels the worker's task while the claim is in flight
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(InMemoryJobStore, "start_many", slow_start_many)
+    handling = asyncio.create_task(rig.executor().handle(delivery))
+    await flushing.wait()
+    handling.cancel()
+    await asyncio.sleep(0)
+    go.set()
+    with pytest.raises(asyncio.CancelledError):
+        await handling
+    await eventually(lambda: _started(rig, job.id))  # the flush did claim it
+    back = await rig.job(job.id)
+    assert (back.status, back.attempt, back.published_at) == (JobStatus.QUEUED, 1, None)
+    assert handler.started == []
+
+
+async def _started(rig: Rig, job_id: UUID) -> bool:
+    return (await rig.job(job_id)).attempt == 1

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from uuid import UUID
 
+from market_ai.adapters.memory.content import InMemorySpendLedger
+from market_ai.domain.job_retention import Retention
 from market_ai.domain.jobs import JobStatus
 from tests.job_fakes import RecordingHandler
 from tests.job_rig import Rig, Running, eventually
@@ -114,3 +117,54 @@ async def _true(value: bool) -> bool:
 
 async def _status(rig: Rig, job_id: object, status: JobStatus) -> bool:
     return (await rig.job(job_id)).status is status  # type: ignore[arg-type]
+
+
+async def test_redeliveries_that_never_started_keep_full_concurrency_beside_a_suspect() -> None:
+    rig = Rig(fake=False)
+    rig.registry.register("crashy", crashy := RecordingHandler(stall_attempts={2}))
+    rig.registry.register("fresh", fresh := RecordingHandler())
+    orphans = [await rig.service.submit("alice", "crashy") for _ in range(4)]
+    never_started = [await rig.service.submit("alice", "fresh") for _ in range(4)]
+    await rig.relay().relay_all()
+    assert len(await rig.queue.receive("dead", count=8, block_ms=0)) == 8
+    async with rig.uow() as uow:  # the dead worker had started the orphans, not the others
+        now = rig.clock.now()
+        for orphan in orphans:
+            await uow.jobs.start(orphan.id, now, now + timedelta(seconds=LEASE))
+        await uow.commit()
+    async with Running(rig.worker("survivor", lease=LEASE, concurrency=8)) as running:
+        # All eight come back as redeliveries; the four that never started run at once
+        # while the first orphan, a suspect, stalls in the suspects' own lane.
+        await eventually(lambda: _true(len(fresh.finished) == 4))
+        assert len(crashy.started) == 1  # suspects run one at a time
+        crashy.release.set()
+        ids = [job.id for job in [*orphans, *never_started]]
+        await eventually(lambda: _all_succeeded(rig, ids))
+        await running.halt()
+    assert sorted(attempt for _, attempt in fresh.started) == [1, 1, 1, 1]
+
+
+async def _all_succeeded(rig: Rig, ids: list[UUID]) -> bool:
+    statuses = [(await rig.job(job_id)).status for job_id in ids]
+    return all(status is JobStatus.SUCCEEDED for status in statuses)
+
+
+async def test_the_worker_prunes_finished_history_past_the_retention() -> None:
+    rig = Rig(fake=False)
+    rig.registry.register("work", RecordingHandler())
+    job = await rig.service.submit("alice", "work")
+    worker = rig.worker("w1", lease=LEASE)
+    async with Running(worker):
+        await eventually(lambda: _status(rig, job.id, JobStatus.SUCCEEDED))
+    retention = Retention(
+        unit_of_work=rig.uow, ledger=InMemorySpendLedger(), clock=rig.clock, keep=timedelta(0)
+    )
+    pruning = rig.worker("w2", lease=LEASE)
+    pruning._retention = retention
+    async with Running(pruning):
+        await eventually(lambda: _gone(rig, job.id))
+
+
+async def _gone(rig: Rig, job_id: UUID) -> bool:
+    async with rig.uow() as uow:
+        return await uow.jobs.get(job_id) is None

@@ -174,6 +174,13 @@ class SpendLedger(Protocol):
         """Spent and reserved for the owner's period."""
         ...
 
+    async def prune(self, before: datetime, *, limit: int) -> int:
+        """Delete up to `limit` closed entries closed before `before`; returns how many.
+
+        Budgets are kept per period apart from the entries, so they stay exact.
+        """
+        ...
+
     async def entries(self, job_id: UUID) -> Sequence[LedgerEntry]:
         """Every attempt's entry for a job, oldest first."""
         ...

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from dataclasses import dataclass
-from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from market_ai.domain.batching import Batcher
+from market_ai.domain.job_claims import Claims
+from market_ai.domain.job_lease import FenceLost, LeaseLapsing, LeaseTerms, keep_leased
 from market_ai.domain.job_observer import QuietJobObserver
 from market_ai.domain.job_store import Finished
 from market_ai.domain.jobs import (
@@ -25,7 +25,6 @@ from market_ai.domain.jobs import (
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
-    from datetime import datetime
     from uuid import UUID
 
     from market_ai.domain.job_observer import JobObserver
@@ -45,29 +44,8 @@ class Outcome(StrEnum):
     DEAD = "dead"
     DUPLICATE = "duplicate_suppressed"
     FENCED_OUT = "fenced_out"
+    ABANDONED = "lease_abandoned"
     SKIPPED = "skipped"
-
-
-@dataclass(frozen=True, slots=True)
-class LeaseTerms:
-    """How long an attempt owns its job, and how many crash-redeliveries make it poison."""
-
-    lease_seconds: float = 30.0
-    max_deliveries: int = 5
-
-    @property
-    def lease(self) -> timedelta:
-        """The lease as a duration."""
-        return timedelta(seconds=self.lease_seconds)
-
-    @property
-    def renew_every(self) -> float:
-        """Renew three times per lease, so two lost renewals in a row still keep it."""
-        return self.lease_seconds / 3
-
-
-class _FenceLost(Exception):  # noqa: N818 - a signal between the lease keeper and the runner
-    """Another attempt owns the job now; this one must stop and record nothing."""
 
 
 class JobExecutor:
@@ -103,7 +81,9 @@ class JobExecutor:
         self._terms = terms
         self.consumer, self._redact = consumer, redact
         self.active: dict[UUID, str] = {}  # job id -> receipt of the entry it runs under
-        self._claims = Batcher(self._start_many)
+        self._claims = Claims(
+            unit_of_work=unit_of_work, queue=queue, clock=clock, terms=terms, consumer=consumer
+        )
         self._successes = Batcher(self._succeed_many)
         self._settlements = Batcher(self._settle_many)
 
@@ -119,7 +99,7 @@ class JobExecutor:
             delivery.job_id
         ):
             return await self._poison(delivery)
-        job = await self._claim(delivery.job_id)
+        job, claimed_at = await self._claims.claim(delivery, hand_back=self._hand_back)
         if job is None:
             log.info(
                 "job.duplicate_suppressed %s deliveries=%d", delivery.job_id, delivery.deliveries
@@ -130,11 +110,27 @@ class JobExecutor:
         began = self._clock.now()
         self._observer.started(job)
         try:
-            outcome = await self._run(job, delivery)
+            outcome = await self._run(job, delivery, claimed_at)
         finally:
             self.active.pop(job.id, None)
         self._observer.finished(job, outcome.value, (self._clock.now() - began).total_seconds())
         return outcome
+
+    async def suspect(self, delivery: Delivery) -> bool:
+        """Whether a redelivered job really started and never finished (it may crash workers).
+
+        A job that was never started (attempt 0), was handed back or failed cleanly is no
+        suspect, however often its entry was handed out. Unknown (the database is down)
+        counts as suspect: the safe side.
+        """
+        if delivery.deliveries <= 1 or delivery.job_id in self.active:
+            return False
+        try:
+            async with self._uow() as uow:
+                job = await uow.jobs.get(delivery.job_id)
+        except Exception:  # noqa: BLE001 - unknown: treated as a suspect
+            return True
+        return job is not None and job.status is JobStatus.RUNNING
 
     async def _crashed_often(self, job_id: UUID) -> bool:
         """Whether the job itself was started that often, not just held by crashing workers.
@@ -158,41 +154,22 @@ class JobExecutor:
         await self._settle(delivery, outcome)
         return outcome
 
-    async def _claim(self, job_id: UUID) -> Job | None:
-        """Fenced claim, batched; a miss is settled by a claim of its own.
-
-        The batched claim skips rows another transaction holds, so a miss may be a job
-        another worker is finishing right now: the single claim waits for that row's lock
-        and decides, and waits out once a lease about to end (clocks differ by a little).
-        """
-        job = await self._claims.submit(job_id)
-        if job is not None:
-            return job
-        for last_try in (False, True):
-            now = self._clock.now()
-            async with self._uow() as uow:
-                job = await uow.jobs.start(job_id, now, now + self._terms.lease)
-                seen = await uow.jobs.get(job_id) if job is None else job
-                await uow.commit()
-            if job is not None or seen is None or last_try:
-                return job
-            left = _lease_left(seen, now)
-            if left is None or left > self._terms.renew_every:
-                return None
-            await asyncio.sleep(left + 0.05)
-        return None
-
-    async def _run(self, job: Job, delivery: Delivery) -> Outcome:
+    async def _run(self, job: Job, delivery: Delivery, claimed_at: float) -> Outcome:
         context = JobContext(
             job.id, job.attempt, job.owner_id, job.type, job.payload, job.request_id
         )
         try:
             handler = self._registry.handler(job.type)
-            result = await self._leased(job, delivery, handler(context))
+            result = await self._leased(job, delivery, handler(context), claimed_at)
             encoded = check_result(result)
-        except _FenceLost:
+        except FenceLost:
             log.warning("job.fenced_out %s attempt=%d", job.id, job.attempt)
             return Outcome.FENCED_OUT
+        except LeaseLapsing:
+            # The entry stays pending and the row running: another worker takes the job
+            # over once the lease has lapsed, and nothing of this attempt runs by then.
+            log.warning("job.lease_abandoned %s attempt=%d", job.id, job.attempt)
+            return Outcome.ABANDONED
         except asyncio.CancelledError:
             await asyncio.shield(self._hand_back(job))
             raise
@@ -207,44 +184,29 @@ class JobExecutor:
         await self._settle(delivery, Outcome.SUCCEEDED)
         return Outcome.SUCCEEDED
 
-    async def _leased(self, job: Job, delivery: Delivery, work: Awaitable[JobResult]) -> JobResult:
-        """Await `work` while renewing the database lease, then the queue entry, every L/3.
+    async def _leased(
+        self, job: Job, delivery: Delivery, work: Awaitable[JobResult], claimed_at: float
+    ) -> JobResult:
+        """Await `work` under the renewed lease (see `job_lease.keep_leased`)."""
 
-        The database first: the queue entry then never becomes reclaimable while the row's
-        lease still runs. A renewal that finds the fence taken cancels the work.
-        """
-        task: asyncio.Future[JobResult] = asyncio.ensure_future(work)
-        lost = False
+        async def renew_row() -> bool:
+            async with self._uow() as uow:
+                until = self._clock.now() + self._terms.lease
+                held = await uow.jobs.renew(job.id, job.attempt, until)
+                await uow.commit()
+            return held
 
-        async def keep() -> None:
-            nonlocal lost
-            while True:
-                await asyncio.sleep(self._terms.renew_every)
-                try:
-                    async with self._uow() as uow:
-                        held = await uow.jobs.renew(
-                            job.id, job.attempt, self._clock.now() + self._terms.lease
-                        )
-                        await uow.commit()
-                    if not held:
-                        lost = True
-                        task.cancel()
-                        return
-                    await self._queue.renew(self.consumer, [delivery.receipt])
-                except Exception:  # a blip: the lease allows two more tries before it ends
-                    log.exception("job.renew_failed %s", job.id)
+        async def renew_entry() -> None:
+            await self._queue.renew(self.consumer, [delivery.receipt])
 
-        keeper = asyncio.create_task(keep())
-        try:
-            return await task
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if lost and (current is None or current.cancelling() == 0):
-                raise _FenceLost from None
-            raise
-        finally:
-            keeper.cancel()  # bounded wait: a renewal stuck in a driver must not hold the job
-            await asyncio.wait({keeper}, timeout=self._terms.renew_every)
+        return await keep_leased(
+            work,
+            terms=self._terms,
+            claimed_at=claimed_at,
+            renew_row=renew_row,
+            renew_entry=renew_entry,
+            what=str(job.id),
+        )
 
     async def _failed(
         self, job: Job, delivery: Delivery, error: BaseException, *, permanent: bool
@@ -284,15 +246,6 @@ class JobExecutor:
         """Ack the entry (acked entries are deleted) and count the outcome."""
         await self._settlements.submit((delivery.receipt, outcome))
 
-    async def _start_many(self, job_ids: Sequence[UUID]) -> list[Job | None]:
-        now = self._clock.now()
-        async with self._uow() as uow:
-            started = await uow.jobs.start_many(job_ids, now, now + self._terms.lease)
-            await uow.commit()
-        by_id = {job.id: job for job in started}
-        # Two deliveries of one job in one batch: the first gets it, the other is a duplicate.
-        return [by_id.pop(job_id, None) for job_id in job_ids]
-
     async def _succeed_many(self, finished: Sequence[Finished]) -> list[bool]:
         async with self._uow() as uow:
             moved = await uow.jobs.succeed_many(finished, self._clock.now())
@@ -304,9 +257,3 @@ class JobExecutor:
         for outcome, amount in Counter(outcome for _, outcome in settled).items():
             await self._queue.count(outcome.value, amount)
         return [None] * len(settled)
-
-
-def _lease_left(job: Job, now: datetime) -> float | None:
-    if job.status is not JobStatus.RUNNING or job.lease_expires_at is None:
-        return None
-    return max((job.lease_expires_at - now).total_seconds(), 0.0)

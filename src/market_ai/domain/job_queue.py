@@ -56,6 +56,18 @@ class JobQueue(Protocol):
         """Forget these entries for good: finished, dead, or duplicates of a finished job."""
         ...
 
+    async def missing(self, job_ids: Sequence[UUID]) -> set[UUID]:
+        """Which of these ids have no entry left in the queue (it lost them).
+
+        The reconciler publishes again only these, so a backlog that merely waits keeps
+        one entry per job instead of gaining one every period.
+        """
+        ...
+
+    async def forget_idle_consumers(self, *, min_idle_ms: int) -> list[str]:
+        """Drop consumers idle that long with nothing pending and no heartbeat (dead workers)."""
+        ...
+
     async def heartbeat(self, consumer: str, *, ttl_seconds: float) -> None:
         """Say `consumer` is alive for the next `ttl_seconds`."""
         ...

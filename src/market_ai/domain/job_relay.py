@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from market_ai.domain.ports import Clock, UnitOfWorkFactory
 
 RELAY_BATCH: Final = 500
+RECONCILE_BATCHES: Final = 20  # batches one reconcile round may check at most
 
 
 class JobRelay:
@@ -23,8 +24,9 @@ class JobRelay:
     Reconciler: the queue may lose entries (Redis restarted without AOF, failed over, was
     flushed). Waiting jobs published more than `republish_after` ago, and running jobs whose
     lease ended more than a lease ago (their reclaim should have happened by then), are
-    unpublished so the relay sends them again. So no row is left unpublished for longer than
-    `republish_after` plus a reconcile interval, whatever the queue forgot.
+    checked against the queue, and those it lost are unpublished so the relay sends them
+    again. So no lost entry stays lost much longer than `republish_after` plus a reconcile
+    interval, and an entry the queue still holds is never duplicated.
     """
 
     def __init__(  # noqa: PLR0913 - ports and timings, all by keyword
@@ -66,9 +68,40 @@ class JobRelay:
         return total
 
     async def reconcile_once(self) -> int:
-        """Unpublish what the queue may have lost; returns how many the relay will resend."""
+        """Unpublish what the queue has lost; returns how many the relay will resend.
+
+        Stale publications are checked against the queue in bounded batches, oldest first:
+        ids the queue still holds are stamped as checked now (so the next batches reach the
+        others), only the lost ones are unpublished. A backlog that merely waits is left as
+        it is, one entry per job.
+        """
         now = self._clock.now()
-        return await self._unpublish(now - self._republish_after, now - self._lease)
+        published_before, lease_before = now - self._republish_after, now - self._lease
+        lost_total = 0
+        for _ in range(RECONCILE_BATCHES):
+            async with self._uow() as uow:
+                stale = await uow.jobs.stale_published(
+                    published_before=published_before, lease_before=lease_before, limit=self._batch
+                )
+            if not stale:
+                break
+            lost = await self._queue.missing(stale)
+            async with self._uow() as uow:
+                lost_total += await uow.jobs.unpublish(
+                    [job_id for job_id in stale if job_id in lost],
+                    published_before=published_before,
+                )
+                await uow.jobs.confirm_published(
+                    [job_id for job_id in stale if job_id not in lost],
+                    published_before=published_before,
+                    now=now,
+                )
+                await uow.commit()
+            if len(stale) < self._batch:
+                break
+        if lost_total:
+            await self._queue.count("republished", lost_total)
+        return lost_total
 
     async def forget_published(self) -> int:
         """At the start of a worker whose queue lives in its own process (the embedded one).

@@ -88,7 +88,10 @@ class JobStore(Protocol):
         ...
 
     async def release(self, job_id: UUID, attempt: int, now: datetime) -> bool:
-        """Hand a running attempt back unfinished (a draining worker): queued, due now."""
+        """Hand a running attempt back unfinished (a draining worker): queued, due now.
+
+        The attempt is given back too (`max_attempts` + 1): a drain is not the job's failure.
+        """
         ...
 
     async def bury(self, job_id: UUID, error: str, now: datetime) -> bool:
@@ -126,6 +129,32 @@ class JobStore(Protocol):
 
         Waiting jobs published before `published_before`, and running jobs also so published
         whose lease ended before `lease_before` (their worker died and nobody reclaimed them).
+        """
+        ...
+
+    async def stale_published(
+        self, *, published_before: datetime, lease_before: datetime, limit: int
+    ) -> Sequence[UUID]:
+        """Up to `limit` ids `unpublish_stale` would pick, the oldest publications first."""
+        ...
+
+    async def unpublish(self, job_ids: Sequence[UUID], *, published_before: datetime) -> int:
+        """Clear `published_at` of these ids, where it is still before `published_before`."""
+        ...
+
+    async def confirm_published(
+        self, job_ids: Sequence[UUID], *, published_before: datetime, now: datetime
+    ) -> None:
+        """Stamp `now` on these ids (found still in the queue), where still before then.
+
+        The guard leaves alone a row whose attempt failed meanwhile (its retry is unpublished).
+        """
+        ...
+
+    async def prune_finished(self, before: datetime, *, limit: int) -> int:
+        """Delete up to `limit` succeeded jobs finished before `before`; returns how many.
+
+        Dead jobs stay until an operator retries or purges them.
         """
         ...
 

@@ -147,6 +147,15 @@ async def _retry(container: Container, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _prune(container: Container, _args: argparse.Namespace) -> int:
+    """Delete finished history older than JOB_RETENTION_DAYS now; prints what went."""
+    from market_ai.entrypoints.worker import build_retention  # noqa: PLC0415
+
+    pruned = await build_retention(container).prune_once()
+    sys.stdout.write(f"jobs\t{pruned.jobs}\nspend_ledger\t{pruned.ledger_entries}\n")
+    return 0
+
+
 async def _enqueue(container: Container, args: argparse.Namespace) -> int:
     """Print the ids of the new jobs, one a line; --count N writes them in one transaction."""
     try:
@@ -226,6 +235,10 @@ def add_job_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's privat
     retry = actions.add_parser("retry", help="queue a dead job again")
     retry.add_argument("job_id", type=UUID, metavar="ID")
     retry.set_defaults(handler=_bind(_retry, quiet=True))
+    prune = actions.add_parser(
+        "prune", help="delete succeeded jobs and closed spend entries past JOB_RETENTION_DAYS"
+    )
+    prune.set_defaults(handler=_bind(_prune, quiet=True))
     enqueue = actions.add_parser("enqueue", help="enqueue jobs; prints their ids")
     enqueue.add_argument("type", help="job type, e.g. noop")
     enqueue.add_argument("--payload", default="{}", help="JSON object (default {})")

@@ -106,6 +106,17 @@ class InMemorySpendLedger:
             self._close(entry.id, EntryStatus.EXPIRED, entry.reserved_micros)
         return len(expired)
 
+    async def prune(self, before: datetime, *, limit: int) -> int:
+        """Drop closed entries made before then (memory keeps no closing time)."""
+        old = [
+            e.id
+            for e in self.entries_by_id.values()
+            if e.status is not EntryStatus.RESERVED and e.created_at < before
+        ][:limit]
+        for entry_id in old:
+            del self.entries_by_id[entry_id]
+        return len(old)
+
     async def figures(self, owner_id: str, period: str) -> BudgetFigures:
         """Spent and held for the period."""
         return self.budgets.get((owner_id, period), BudgetFigures())

@@ -139,6 +139,11 @@ class InMemoryJobQueue:
             self.stream.entries.pop(receipt, None)
             self.stream.pending.pop(receipt, None)
 
+    async def missing(self, job_ids: Sequence[UUID]) -> set[UUID]:
+        """Ids no unacked entry carries."""
+        present = set(self.stream.entries.values())
+        return {job_id for job_id in job_ids if job_id not in present}
+
     async def heartbeat(self, consumer: str, *, ttl_seconds: float) -> None:
         """Record the consumer's expiry."""
         self.stream.heartbeats[consumer] = self.stream.clock() + ttl_seconds
@@ -154,6 +159,10 @@ class InMemoryJobQueue:
         for name in [name for name, expiry in beats.items() if expiry <= now]:
             del beats[name]
         return sorted(beats)
+
+    async def forget_idle_consumers(self, *, min_idle_ms: int) -> list[str]:  # noqa: ARG002
+        """Nothing to forget: this stream keeps no consumer registry."""
+        return []
 
     async def retire(self, consumer: str) -> None:
         """Drop a consumer's heartbeat at a clean shutdown."""

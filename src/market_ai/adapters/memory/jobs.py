@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from market_ai.adapters.memory import job_history
 from market_ai.domain.errors import Conflict
 from market_ai.domain.job_store import Finished, JobFigures
 from market_ai.domain.jobs import WAITING, Job, JobStatus
@@ -151,10 +152,18 @@ class InMemoryJobStore:
         return self._stage(job_id, _running(attempt), update) is not None
 
     async def release(self, job_id: UUID, attempt: int, now: datetime) -> bool:
-        """Queue the running attempt's job again, due now."""
-        update = _set(
-            status=JobStatus.QUEUED, run_after=now, lease_expires_at=None, published_at=None
-        )
+        """Queue the running attempt's job again, due now; the attempt is given back."""
+
+        def update(job: Job) -> Job:
+            return replace(
+                job,
+                status=JobStatus.QUEUED,
+                max_attempts=job.max_attempts + 1,
+                run_after=now,
+                lease_expires_at=None,
+                published_at=None,
+            )
+
         return self._stage(job_id, _running(attempt), update) is not None
 
     async def bury(self, job_id: UUID, error: str, now: datetime) -> bool:
@@ -202,32 +211,52 @@ class InMemoryJobStore:
 
     async def unpublish_stale(self, *, published_before: datetime, lease_before: datetime) -> int:
         """Clear `published_at` where the queue may have lost the id."""
+        matched = await self.stale_published(
+            published_before=published_before, lease_before=lease_before, limit=len(self._all())
+        )
+        return await self.unpublish(matched, published_before=published_before)
 
-        def stale(job: Job) -> bool:
-            if job.published_at is None or job.published_at >= published_before:
-                return False
-            return job.status in WAITING or (
-                job.status is JobStatus.RUNNING
-                and job.lease_expires_at is not None
-                and job.lease_expires_at < lease_before
-            )
+    async def stale_published(
+        self, *, published_before: datetime, lease_before: datetime, limit: int
+    ) -> Sequence[UUID]:
+        """Stale publications, oldest first."""
+        stale = [
+            job for job in self._all() if job_history.stale(job, published_before, lease_before)
+        ]
+        stale.sort(key=lambda job: (job.published_at, job.id.bytes))
+        return [job.id for job in stale[:limit]]
 
-        matched = [job.id for job in self._all() if stale(job)]
-        for job_id in matched:
-            self._stage(job_id, stale, _set(published_at=None))
-        return len(matched)
+    async def unpublish(self, job_ids: Sequence[UUID], *, published_before: datetime) -> int:
+        """Clear `published_at` of those still published before then."""
+        return self._restamp(job_ids, published_before, None)
+
+    async def confirm_published(
+        self, job_ids: Sequence[UUID], *, published_before: datetime, now: datetime
+    ) -> None:
+        """Stamp `now` on those still published before then."""
+        self._restamp(job_ids, published_before, now)
+
+    def _restamp(
+        self, job_ids: Sequence[UUID], published_before: datetime, stamp: datetime | None
+    ) -> int:
+        def still(job: Job) -> bool:
+            return job.published_at is not None and job.published_at < published_before
+
+        moved = [job_id for job_id in job_ids if (job := self._current(job_id)) and still(job)]
+        for job_id in moved:
+            self._stage(job_id, still, _set(published_at=stamp))
+        return len(moved)
+
+    async def prune_finished(self, before: datetime, *, limit: int) -> int:
+        """Drop the oldest succeeded jobs finished before then (applied at once: no fence)."""
+        old = job_history.prunable(self._all(), before)[:limit]
+        for job in old:
+            self._store.jobs.pop(job.id, None)
+        return len(old)
 
     async def figures(self) -> JobFigures:
         """Counts over every row."""
-        jobs = self._all()
-        queued = [job for job in jobs if job.status is JobStatus.QUEUED]
-        return JobFigures(
-            queued=len(queued),
-            retrying=sum(job.status is JobStatus.FAILED for job in jobs),
-            running=sum(job.status is JobStatus.RUNNING for job in jobs),
-            dead=sum(job.status is JobStatus.DEAD for job in jobs),
-            oldest_queued_at=min((job.run_after for job in queued), default=None),
-        )
+        return job_history.figures(self._all())
 
     def prepare(self) -> dict[UUID, Job]:
         """The rows as they will be after commit; Conflict if a condition no longer holds."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar
+from uuid import UUID
 
 import structlog
 from redis.exceptions import ResponseError
@@ -13,7 +14,6 @@ from market_ai.domain.job_queue import Delivery
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping, Sequence
-    from uuid import UUID
 
     from redis.asyncio import Redis
 
@@ -49,22 +49,24 @@ class RedisJobQueue:
         self._group = group
         self._workers_key = f"{prefix}:workers"
         self._counters_key = f"{prefix}:job-counters"
+        self._index_key = f"{prefix}:job-entries"  # job id -> its newest entry id
         self._max_block_ms = block_limit_ms(client)
         self._group_ready = False
         self._replayed: set[str] = set()  # consumers done re-reading their own pending
         self._replay_from: dict[str, str] = {}  # consumer -> last pending id re-read so far
         self._reclaim_from: dict[str, str] = {}  # consumer -> XAUTOCLAIM cursor
         self._renew = client.register_script(streams.RENEW)
+        self._publish = client.register_script(streams.PUBLISH)
+        self._ack = client.register_script(streams.ACK)
+        self._missing = client.register_script(streams.MISSING)
         self._heartbeat = client.register_script(streams.HEARTBEAT)
         self._live = client.register_script(streams.LIVE_WORKERS)
 
     async def publish(self, job_ids: Sequence[UUID]) -> None:
-        """XADD each id, pipelined in chunks; no MAXLEN, since trimming would drop pending work."""
+        """XADD each id (and index it), a script per chunk; no MAXLEN: it would drop work."""
         for start in range(0, len(job_ids), PUBLISH_CHUNK):
-            async with self._client.pipeline(transaction=False) as pipe:
-                for job_id in job_ids[start : start + PUBLISH_CHUNK]:
-                    pipe.xadd(self._stream, {streams.FIELD: str(job_id).encode()})
-                await pipe.execute()
+            chunk = [str(job_id) for job_id in job_ids[start : start + PUBLISH_CHUNK]]
+            await self._publish(keys=[self._stream, self._index_key], args=chunk)
 
     async def receive(self, consumer: str, *, count: int, block_ms: int) -> Sequence[Delivery]:
         """Own pending entries first (once per consumer), then new ones; blocks <= 2 s a call."""
@@ -108,18 +110,18 @@ class RedisJobQueue:
         return held
 
     async def ack(self, receipts: Sequence[str]) -> None:
-        """XACK and XDEL together, so an entry is never left deleted-but-pending or the reverse."""
+        """XACK and XDEL in one script, so an entry is never left deleted-but-pending."""
         ids = streams.valid_ids(receipts)
-        if not ids:
-            return
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.xack(self._stream, self._group, *ids)
-            pipe.xdel(self._stream, *ids)
-            results = await pipe.execute(raise_on_error=False)
-        for result in results:
-            # A lost group holds nothing pending; the XDEL still ran inside the same EXEC.
-            if isinstance(result, Exception) and not streams.lost_group(result):
-                raise result
+        if ids:
+            await self._ack(keys=[self._stream, self._index_key], args=[self._group, *ids])
+
+    async def missing(self, job_ids: Sequence[UUID]) -> set[UUID]:
+        """Ids whose indexed entry is no longer in the stream (or that were never indexed)."""
+        if not job_ids:
+            return set()
+        args = [str(job_id) for job_id in job_ids]
+        lost = await self._missing(keys=[self._stream, self._index_key], args=args)
+        return {UUID(streams.text(job_id)) for job_id in lost}
 
     async def heartbeat(self, consumer: str, *, ttl_seconds: float) -> None:
         """Score the consumer by its expiry on Redis's clock."""
@@ -132,6 +134,32 @@ class RedisJobQueue:
     async def live_worker_names(self) -> list[str]:
         """Names of the consumers whose heartbeat has not expired, for /health/detailed."""
         return sorted(streams.text(name) for name in await self._live(keys=[self._workers_key]))
+
+    async def forget_idle_consumers(self, *, min_idle_ms: int) -> list[str]:
+        """XGROUP DELCONSUMER each consumer idle that long, holding nothing, not heartbeating.
+
+        Dead workers' consumers would otherwise pile up in the group (every process has a
+        name of its own); one with pending entries stays until they are reclaimed.
+        """
+        try:
+            consumers = await self._client.xinfo_consumers(self._stream, self._group)
+        except ResponseError as exc:
+            if streams.lost_group(exc):
+                return []
+            raise
+        live = set(await self.live_worker_names())
+        gone = [
+            name
+            for info in consumers
+            if int(info["pending"]) == 0
+            and int(info["idle"]) >= min_idle_ms
+            and (name := streams.text(info["name"])) not in live
+        ]
+        for name in gone:
+            await self._client.xgroup_delconsumer(self._stream, self._group, name)
+        if gone:
+            log.info("queue.idle_consumers_removed", consumers=gone)
+        return gone
 
     async def retire(self, consumer: str) -> None:
         """Drop a consumer's heartbeat at a clean shutdown, instead of waiting for its TTL."""

@@ -42,6 +42,48 @@ end
 return renewed
 """
 
+# Publish with an index job id -> newest entry id, so the reconciler can tell a job the
+# stream lost from one that merely waits. KEYS: stream, index; ARGV: job ids.
+PUBLISH = """
+for i = 1, #ARGV do
+  local id = redis.call('XADD', KEYS[1], '*', 'job_id', ARGV[i])
+  redis.call('HSET', KEYS[2], ARGV[i], id)
+end
+return #ARGV
+"""
+
+# Ack = XACK + XDEL, and drop the index entry when it names this very entry. A lost group
+# holds nothing pending, so its XACK error is ignored. KEYS: stream, index; ARGV: group, ids.
+ACK = """
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  local entry = redis.call('XRANGE', KEYS[1], id, id)
+  if #entry > 0 then
+    local fields = entry[1][2]
+    for j = 1, #fields, 2 do
+      if fields[j] == 'job_id' and redis.call('HGET', KEYS[2], fields[j + 1]) == id then
+        redis.call('HDEL', KEYS[2], fields[j + 1])
+      end
+    end
+  end
+  redis.pcall('XACK', KEYS[1], ARGV[1], id)
+  redis.call('XDEL', KEYS[1], id)
+end
+return 1
+"""
+
+# Job ids whose indexed entry is gone from the stream. KEYS: stream, index; ARGV: job ids.
+MISSING = """
+local lost = {}
+for i = 1, #ARGV do
+  local id = redis.call('HGET', KEYS[2], ARGV[i])
+  if (not id) or #redis.call('XRANGE', KEYS[1], id, id) == 0 then
+    lost[#lost + 1] = ARGV[i]
+  end
+end
+return lost
+"""
+
 # Heartbeats are scored by expiry on Redis's clock, so workers with skewed clocks agree.
 # ARGV: consumer, ttl seconds.
 HEARTBEAT = """

@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, false, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from market_ai.adapters.sql import job_batches
+from market_ai.adapters.sql import job_batches, job_history
 from market_ai.adapters.sql.job_batches import RUNNING, WAITING_VALUES, claimable
 from market_ai.adapters.sql.tables import jobs
 from market_ai.domain.job_store import Finished, JobFigures
@@ -158,10 +158,15 @@ class SqlJobStore:
         )
 
     async def release(self, job_id: UUID, attempt: int, now: datetime) -> bool:
-        """Queue the job again, due now and unpublished, fenced by attempt."""
+        """Queue the job again, due now and unpublished, fenced by attempt.
+
+        `attempt` keeps counting (it is the fence), so the limit moves one up instead: a
+        hand-back is not a failure and must not use up the job's attempts.
+        """
         return await self._moved(
             _running(job_id, attempt),
             status=JobStatus.QUEUED.value,
+            max_attempts=jobs.c.max_attempts + 1,
             run_after=now,
             lease_expires_at=None,
             published_at=None,
@@ -202,7 +207,12 @@ class SqlJobStore:
         )
 
     async def claim_unpublished(self, now: datetime, *, limit: int) -> Sequence[UUID]:
-        """SELECT ... FOR UPDATE SKIP LOCKED on Postgres; SQLite has one writer, no need."""
+        """SELECT ... FOR UPDATE SKIP LOCKED on Postgres; on SQLite, take the write lock first.
+
+        Either way no worker can change a selected row before the relay has stamped it and
+        committed: a job that fails at once waits to unpublish its retry until then, instead
+        of having the stamp land on the retry and leave it unpublished for a reconcile.
+        """
         statement = (
             select(jobs.c.id)
             .where(jobs.c.published_at.is_(None), claimable(now))
@@ -211,6 +221,10 @@ class SqlJobStore:
         )
         if self._conn.dialect.name == "postgresql":
             statement = statement.with_for_update(skip_locked=True)
+        else:  # a write that changes nothing: SQLite's one write lock, held until commit
+            await self._conn.execute(
+                update(jobs).where(false()).values(published_at=jobs.c.published_at)
+            )
         return list((await self._conn.execute(statement)).scalars())
 
     async def mark_published(self, job_ids: Sequence[UUID], now: datetime) -> None:
@@ -224,34 +238,49 @@ class SqlJobStore:
         """One UPDATE: the relay will publish these again."""
         result = await self._conn.execute(
             update(jobs)
-            .where(
-                jobs.c.published_at < published_before,
-                or_(
-                    jobs.c.status.in_(WAITING_VALUES),
-                    and_(jobs.c.status == RUNNING, jobs.c.lease_expires_at < lease_before),
-                ),
-            )
+            .where(job_history.stale(published_before, lease_before))
             .values(published_at=None)
         )
         return int(result.rowcount)
 
+    async def stale_published(
+        self, *, published_before: datetime, lease_before: datetime, limit: int
+    ) -> Sequence[UUID]:
+        """The oldest stale publications, a bounded batch."""
+        statement = (
+            select(jobs.c.id)
+            .where(job_history.stale(published_before, lease_before))
+            .order_by(jobs.c.published_at, jobs.c.id)
+            .limit(limit)
+        )
+        return list((await self._conn.execute(statement)).scalars())
+
+    async def unpublish(self, job_ids: Sequence[UUID], *, published_before: datetime) -> int:
+        """Clear `published_at` of those still published before then."""
+        return await self._restamp(job_ids, published_before, None)
+
+    async def confirm_published(
+        self, job_ids: Sequence[UUID], *, published_before: datetime, now: datetime
+    ) -> None:
+        """Stamp `now` on those still published before then."""
+        await self._restamp(job_ids, published_before, now)
+
+    async def _restamp(
+        self, job_ids: Sequence[UUID], published_before: datetime, stamp: datetime | None
+    ) -> int:
+        if not job_ids:
+            return 0
+        result = await self._conn.execute(
+            update(jobs)
+            .where(jobs.c.id.in_(job_ids), jobs.c.published_at < published_before)
+            .values(published_at=stamp)
+        )
+        return int(result.rowcount)
+
+    async def prune_finished(self, before: datetime, *, limit: int) -> int:
+        """DELETE a batch the partial index of succeeded jobs finds, oldest first."""
+        return await job_history.prune_finished(self._conn, before, limit)
+
     async def figures(self) -> JobFigures:
-        """One grouped scan of the status index, skipping the succeeded rows."""
-        rows = await self._conn.execute(
-            select(jobs.c.status, func.count(), func.min(jobs.c.run_after))
-            .where(jobs.c.status != JobStatus.SUCCEEDED.value)  # the many rows nobody waits on
-            .group_by(jobs.c.status)
-        )
-        counts: dict[str, int] = {}
-        oldest: datetime | None = None
-        for status, count, first_due in rows:
-            counts[status] = count
-            if status == JobStatus.QUEUED.value:
-                oldest = first_due
-        return JobFigures(
-            queued=counts.get(JobStatus.QUEUED.value, 0),
-            retrying=counts.get(JobStatus.FAILED.value, 0),
-            running=counts.get(RUNNING, 0),
-            dead=counts.get(JobStatus.DEAD.value, 0),
-            oldest_queued_at=oldest,
-        )
+        """Index-only over the partial index of jobs not succeeded, under a short timeout."""
+        return await job_history.figures(self._conn)

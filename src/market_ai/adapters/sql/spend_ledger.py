@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, text, update
 
 from market_ai.adapters.sql.content import insert_for, transaction
 from market_ai.adapters.sql.tables import spend_budgets, spend_ledger
@@ -160,6 +160,18 @@ class SqlSpendLedger:
         if row is None:
             return BudgetFigures()
         return BudgetFigures(spent_micros=row[0], reserved_micros=row[1])
+
+    async def prune(self, before: datetime, *, limit: int) -> int:
+        """DELETE a batch of closed entries the partial index finds, oldest first."""
+        closed = text("status <> 'reserved'")  # ix_spend_ledger_closed's predicate
+        batch = (
+            select(_L.id).where(closed, _L.closed_at < before).order_by(_L.closed_at).limit(limit)
+        )
+        async with transaction(self._engine) as conn:
+            result = await conn.execute(
+                delete(spend_ledger).where(_L.id.in_(batch.scalar_subquery()), closed)
+            )
+        return int(result.rowcount)
 
     async def entries(self, job_id: UUID) -> Sequence[LedgerEntry]:
         """The job's entries, oldest first."""

@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     event,
+    text,
 )
 from sqlalchemy.engine import Connection
 
@@ -132,8 +133,23 @@ jobs = Table(
     CheckConstraint("attempt >= 0 AND max_attempts >= 1", name="attempts_counted"),
     # NULL keys never collide, so jobs without a key are not constrained.
     UniqueConstraint("owner_id", "idempotency_key", name="uq_jobs_owner_idempotency_key"),
-    # The relay's and the reconciler's scans, and the per-status counts of health reports.
+    # The relay's and the reconciler's scans.
     Index("ix_jobs_status_published_run_after", "status", "published_at", "run_after"),
+    # Health figures: index-only over the jobs not succeeded, however much history piles up.
+    Index(
+        "ix_jobs_unfinished_status_run_after",
+        "status",
+        "run_after",
+        postgresql_where=text("status <> 'succeeded'"),
+        sqlite_where=text("status <> 'succeeded'"),
+    ),
+    # Retention: the oldest succeeded jobs first, without reading the others.
+    Index(
+        "ix_jobs_succeeded_finished",
+        "finished_at",
+        postgresql_where=text("status = 'succeeded'"),
+        sqlite_where=text("status = 'succeeded'"),
+    ),
 )
 
 # Generated copy: one row per (job, variant), so a redelivered job never writes a variant twice.
@@ -206,6 +222,13 @@ spend_ledger = Table(
     # The sweeper's scan for reservations whose worker died.
     Index("ix_spend_ledger_status_expires", "status", "expires_at"),
     Index("ix_spend_ledger_job", "job_id", "attempt"),
+    # Retention: closed entries, oldest first (budgets live in spend_budgets, not here).
+    Index(
+        "ix_spend_ledger_closed",
+        "closed_at",
+        postgresql_where=text("status <> 'reserved'"),
+        sqlite_where=text("status <> 'reserved'"),
+    ),
 )
 
 # One analysis per analyze_campaign job (the job id is the key, so redelivery stores once).

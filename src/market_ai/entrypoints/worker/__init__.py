@@ -6,8 +6,10 @@ import asyncio
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from market_ai.domain.job_execution import JobExecutor, LeaseTerms
+from market_ai.domain.job_execution import JobExecutor
+from market_ai.domain.job_lease import LeaseTerms
 from market_ai.domain.job_relay import JobRelay
+from market_ai.domain.job_retention import Retention
 from market_ai.domain.redaction import SecretRedactor
 from market_ai.entrypoints.worker.observer import job_observer
 from market_ai.entrypoints.worker.runtime import Worker, WorkerTimings, consumer_name
@@ -16,7 +18,7 @@ from market_ai.secret_values import secret_values
 if TYPE_CHECKING:
     from market_ai.container import Container
 
-__all__ = ["Worker", "WorkerTimings", "build_worker", "run_worker"]
+__all__ = ["Worker", "WorkerTimings", "build_retention", "build_worker", "run_worker"]
 
 
 def build_worker(
@@ -58,6 +60,17 @@ def build_worker(
         timings=timings,
         wakeup=container.job_wakeup(),
         volatile_queue=container.queue_backend() == "memory",
+        retention=build_retention(container),
+    )
+
+
+def build_retention(container: Container) -> Retention:
+    """Pruning of finished history after JOB_RETENTION_DAYS (the worker's and the CLI's)."""
+    return Retention(
+        unit_of_work=container.unit_of_work,
+        ledger=container.spend_ledger(),
+        clock=container.clock(),
+        keep=timedelta(days=container.settings().job_retention_days),
     )
 
 

@@ -16,11 +16,13 @@ if TYPE_CHECKING:
     from market_ai.domain.job_execution import JobExecutor
     from market_ai.domain.job_queue import Delivery, JobQueue
     from market_ai.domain.job_relay import JobRelay
+    from market_ai.domain.job_retention import Retention
 
 log = structlog.get_logger(__name__)
 
 RETRY_PAUSE = 1.0  # after an error in a loop: long enough not to spin, short enough to recover
 LOOP_EXIT_TIMEOUT = 5.0  # a loop round (one relay batch, one receive) ends well within this
+HAND_BACK_TIMEOUT = 4.0  # cancelled jobs' hand-backs after the grace: 25 + 4 s < 30 s
 
 
 async def _pause(seconds: float | None, *until: asyncio.Event | asyncio.Future[Any] | None) -> None:
@@ -58,6 +60,7 @@ class WorkerTimings:
     grace_seconds: float = 25.0
     relay_interval: float = 0.25
     reconcile_interval: float = 5.0
+    prune_interval: float = 3600.0
 
     @property
     def reclaim_every(self) -> float:
@@ -88,6 +91,7 @@ class Worker:
         timings: WorkerTimings,
         wakeup: asyncio.Event | None = None,
         volatile_queue: bool = False,
+        retention: Retention | None = None,
     ) -> None:
         self._executor = executor
         self._relay = relay
@@ -96,9 +100,10 @@ class Worker:
         self._timings = timings
         self._wakeup = wakeup
         self._volatile_queue = volatile_queue
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._suspects: list[Delivery] = []
-        self._alone: asyncio.Task[None] | None = None
+        self._retention = retention
+        self._tasks: set[asyncio.Task[None]] = set()  # the ones holding one of the slots
+        self._suspects: set[asyncio.Task[None]] = set()  # moved to the suspects' own lane
+        self._one_suspect = asyncio.Lock()
         self._freed = asyncio.Event()
         self.name = executor.consumer
 
@@ -123,24 +128,29 @@ class Worker:
             ),
             asyncio.create_task(self._every(stop, timings.heartbeat_every, self._heartbeat)),
         ]
+        if self._retention is not None:
+            prune = self._retention.prune_once
+            loops.append(asyncio.create_task(self._every(stop, timings.prune_interval, prune)))
         try:
             await stop.wait()
         finally:
             stop.set()  # also when this task itself is cancelled
-            _, stuck = await asyncio.wait(loops, timeout=LOOP_EXIT_TIMEOUT)
-            for loop in stuck:  # a round that hangs on a dead dependency: last resort
-                loop.cancel()
-            await self._drain()
+            # The loops wind down while in-flight jobs use their grace: the whole shutdown
+            # is the grace plus the hand-back (25 + 4 s by default), inside a 30 s kill.
+            await asyncio.gather(self._loops_exit(loops), self._drain())
             log.info("worker.stopped", consumer=self.name)
+
+    @staticmethod
+    async def _loops_exit(loops: list[asyncio.Task[None]]) -> None:
+        _, stuck = await asyncio.wait(loops, timeout=LOOP_EXIT_TIMEOUT)
+        for loop in stuck:  # a round that hangs on a dead dependency: last resort
+            loop.cancel()
 
     async def _consume(self, stop: asyncio.Event) -> None:
         """Reclaim dead workers' entries every half lease, then receive new ones."""
         loop = asyncio.get_running_loop()
         next_reclaim = loop.time() + self._timings.reclaim_every
         while await self._free_slots(stop):
-            if self._suspects:  # nothing else runs now (see _free_slots)
-                self._alone = self._spawn(self._suspects.pop(0))
-                continue
             free = self._concurrency - len(self._tasks)
             try:
                 if loop.time() >= next_reclaim:
@@ -178,53 +188,57 @@ class Worker:
         return len(reclaimed)
 
     async def _free_slots(self, stop: asyncio.Event) -> bool:
-        """Wait for a free slot (for a suspect: for every slot); False once `stop` is set."""
-        while not stop.is_set() and (
-            len(self._tasks) >= self._concurrency
-            or self._alone is not None
-            or (self._suspects and self._tasks)
-        ):
+        """Wait for a free slot; False once `stop` is set."""
+        while not stop.is_set() and len(self._tasks) >= self._concurrency:
             self._freed.clear()
             await _pause(None, stop, self._freed)
         return not stop.is_set()
 
     def _dispatch(self, delivery: Delivery) -> None:
-        """Run a first delivery now; a redelivery waits to run alone.
-
-        A redelivered entry may be the job that crashed its last worker. Run beside others,
-        a crash would take them down too and count against them; run alone, only the
-        culprit's own starts add up, and it alone ends dead as poison.
-        """
-        if delivery.deliveries > 1 and delivery.job_id not in self._executor.active:
-            self._suspects.append(delivery)
-        else:
-            self._spawn(delivery)
-
-    def _spawn(self, delivery: Delivery) -> asyncio.Task[None]:
         task = asyncio.create_task(self._handle(delivery))
         self._tasks.add(task)
         task.add_done_callback(self._finished)
-        return task
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        if task is self._alone:
-            self._alone = None
+        self._suspects.discard(task)
         self._freed.set()
 
     async def _handle(self, delivery: Delivery) -> None:
+        """Run the delivery in its slot; a suspect moves to the suspects' lane first.
+
+        A suspect is a job that really started and never finished: it may be what crashed
+        its last worker. Suspects run one at a time, so a crash takes down at most one of
+        them and only the culprit's own starts add up to poison, while the other slots
+        keep running everything else. A redelivery that never started is no suspect.
+        """
         try:
+            if await self._executor.suspect(delivery):
+                await self._run_as_suspect(delivery)
+                return
             outcome = await self._executor.handle(delivery)
         except Exception:
             log.exception("worker.job_failed_unexpectedly", job_id=str(delivery.job_id))
         else:
             log.debug("worker.job_done", job_id=str(delivery.job_id), outcome=str(outcome))
 
+    async def _run_as_suspect(self, delivery: Delivery) -> None:
+        task = asyncio.current_task()
+        if task is not None and len(self._suspects) < self._concurrency:
+            self._tasks.discard(task)  # its slot goes back to the others
+            self._suspects.add(task)
+            self._freed.set()
+        async with self._one_suspect:
+            outcome = await self._executor.handle(delivery)
+        log.debug("worker.suspect_done", job_id=str(delivery.job_id), outcome=str(outcome))
+
     async def _relay_all(self) -> None:
         await self._relay.relay_all()
 
     async def _heartbeat(self) -> None:
+        lease_ms = int(self._timings.lease_seconds * 1000)
         await self._queue.heartbeat(self.name, ttl_seconds=self._timings.lease_seconds)
+        await self._queue.forget_idle_consumers(min_idle_ms=2 * lease_ms)
 
     async def _every(
         self,
@@ -249,12 +263,13 @@ class Worker:
 
     async def _drain(self) -> None:
         """Let in-flight jobs finish within the grace period; hand the rest back."""
-        if not self._tasks:
+        in_flight = self._tasks | self._suspects
+        if not in_flight:
             return
-        log.info("worker.draining", consumer=self.name, in_flight=len(self._tasks))
-        _, pending = await asyncio.wait(set(self._tasks), timeout=self._timings.grace_seconds)
+        log.info("worker.draining", consumer=self.name, in_flight=len(in_flight))
+        _, pending = await asyncio.wait(in_flight, timeout=self._timings.grace_seconds)
         if pending:
             log.warning("worker.handing_back", consumer=self.name, jobs=len(pending))
             for task in pending:
                 task.cancel()
-            await asyncio.wait(pending, timeout=5.0)
+            await asyncio.wait(pending, timeout=HAND_BACK_TIMEOUT)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Final
 
 from litestar import Controller, Request, Response, get, head
 from litestar.di import NamedDependency
 
 from market_ai.domain.health import HealthService
-from market_ai.domain.job_overview import JobMonitor
-from market_ai.entrypoints.http.detailed_health import DetailedHealth, checks, job_figures
+from market_ai.entrypoints.http.detailed_health import DetailedHealth, checks
 
 HEALTH_JSON: Final = "application/health+json"
 
@@ -31,20 +29,14 @@ class HealthController(Controller):
         """Liveness without a body."""
 
     @get("/ready", media_type=HEALTH_JSON, cache=False)
-    async def ready(
-        self, health: NamedDependency[HealthService], job_monitor: NamedDependency[JobMonitor]
-    ) -> Response[dict[str, Any]]:
+    async def ready(self, health: NamedDependency[HealthService]) -> Response[dict[str, Any]]:
         """503 until every dependency answers, so traffic only reaches a working instance.
 
-        Job figures are shown but never decide readiness: a backlog is no reason to stop
-        serving the API (the database and Redis probes already cover reaching them).
+        Connectivity only: load balancers call it every few seconds, so it reads no job
+        figures (those are in /health/detailed); a backlog is no reason to stop serving.
         """
-        report, jobs = await asyncio.gather(health.readiness(), job_figures(job_monitor))
-        body = {
-            "status": "pass" if report.ready else "fail",
-            "checks": checks(report),
-            "jobs": jobs,
-        }
+        report = await health.readiness()
+        body = {"status": "pass" if report.ready else "fail", "checks": checks(report)}
         return Response(body, status_code=200 if report.ready else 503, media_type=HEALTH_JSON)
 
     @head("/ready", media_type=HEALTH_JSON, cache=False)
