@@ -277,6 +277,28 @@ async def test_the_reconciler_unpublishes_what_the_queue_may_have_lost(
         }
 
 
+async def test_a_running_job_on_a_lapsed_lease_is_stale_however_recent_its_publication(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """Its worker died: the lease says when to send it again, not the publication's age."""
+    orphan, live = new_job(), new_job()
+    await add(uow_factory, orphan, live)
+    async with uow_factory() as uow:
+        await uow.jobs.mark_published([orphan.id, live.id], at(50))
+        await uow.commit()
+    await start(uow_factory, orphan.id, at(0))  # lease to 30 s
+    await start(uow_factory, live.id, at(50))  # lease to 80 s
+    async with uow_factory() as uow:
+        stale = await uow.jobs.stale_published(
+            published_before=at(10), lease_before=at(40), limit=9
+        )
+        assert stale == [orphan.id]
+        assert await uow.jobs.unpublish_stale(published_before=at(10), lease_before=at(40)) == 1
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.jobs.claim_unpublished(at(60), limit=10) == [orphan.id]
+
+
 async def test_stale_publications_are_checked_in_batches_and_a_fresh_retry_is_spared(
     uow_factory: UnitOfWorkFactory,
 ) -> None:

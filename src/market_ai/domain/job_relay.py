@@ -86,14 +86,15 @@ class JobRelay:
             if not stale:
                 break
             lost = await self._queue.missing(stale)
+            # Rows published again since `now` are left alone: this pass decided on older
+            # stamps (a running job on a lapsed lease is stale however recent its stamp).
             async with self._uow() as uow:
                 lost_total += await uow.jobs.unpublish(
-                    [job_id for job_id in stale if job_id in lost],
-                    published_before=published_before,
+                    [job_id for job_id in stale if job_id in lost], published_before=now
                 )
                 await uow.jobs.confirm_published(
                     [job_id for job_id in stale if job_id not in lost],
-                    published_before=published_before,
+                    published_before=now,
                     now=now,
                 )
                 await uow.commit()

@@ -13,14 +13,14 @@ if TYPE_CHECKING:
 
 
 def stale(job: Job, published_before: datetime, lease_before: datetime) -> bool:
-    """Published before `published_before` and waiting, or running on a lease long over."""
-    if job.published_at is None or job.published_at >= published_before:
+    """Published before `published_before` and waiting, or published and running on a lease
+    long over (whenever it was published: its worker died, so only the lease says when).
+    """
+    if job.published_at is None:
         return False
-    return job.status in WAITING or (
-        job.status is JobStatus.RUNNING
-        and job.lease_expires_at is not None
-        and job.lease_expires_at < lease_before
-    )
+    if job.status is JobStatus.RUNNING:
+        return job.lease_expires_at is not None and job.lease_expires_at < lease_before
+    return job.status in WAITING and job.published_at < published_before
 
 
 def prunable(jobs: Sequence[Job], before: datetime) -> list[Job]:

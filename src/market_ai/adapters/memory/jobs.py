@@ -214,7 +214,7 @@ class InMemoryJobStore:
         matched = await self.stale_published(
             published_before=published_before, lease_before=lease_before, limit=len(self._all())
         )
-        return await self.unpublish(matched, published_before=published_before)
+        return self._restamp(matched, None, None)  # matched just now: stale by definition
 
     async def stale_published(
         self, *, published_before: datetime, lease_before: datetime, limit: int
@@ -237,10 +237,12 @@ class InMemoryJobStore:
         self._restamp(job_ids, published_before, now)
 
     def _restamp(
-        self, job_ids: Sequence[UUID], published_before: datetime, stamp: datetime | None
+        self, job_ids: Sequence[UUID], published_before: datetime | None, stamp: datetime | None
     ) -> int:
         def still(job: Job) -> bool:
-            return job.published_at is not None and job.published_at < published_before
+            if job.published_at is None:
+                return False
+            return published_before is None or job.published_at < published_before
 
         moved = [job_id for job_id in job_ids if (job := self._current(job_id)) and still(job)]
         for job_id in moved:

@@ -25,12 +25,15 @@ FIGURES_TIMEOUT_MS: Final = 1000  # health figures must answer fast or not at al
 
 
 def stale(published_before: datetime, lease_before: datetime) -> ColumnElement[bool]:
-    """Published before `published_before` and waiting, or running on a lease long over."""
-    return and_(
-        jobs.c.published_at < published_before,
-        or_(
-            jobs.c.status.in_(WAITING_VALUES),
-            and_(jobs.c.status == RUNNING, jobs.c.lease_expires_at < lease_before),
+    """Published before `published_before` and waiting, or published and running on a lease
+    long over (whenever it was published: its worker died, so only the lease says when).
+    """
+    return or_(
+        and_(jobs.c.published_at < published_before, jobs.c.status.in_(WAITING_VALUES)),
+        and_(
+            jobs.c.published_at.is_not(None),
+            jobs.c.status == RUNNING,
+            jobs.c.lease_expires_at < lease_before,
         ),
     )
 
