@@ -13,8 +13,9 @@ if TYPE_CHECKING:
 
 
 def stale(job: Job, published_before: datetime, lease_before: datetime) -> bool:
-    """Published before `published_before` and waiting, or published and running on a lease
-    long over (whenever it was published: its worker died, so only the lease says when).
+    """Waiting and published before `published_before`, or running on a lease long over.
+
+    A running job counts whenever it was published: its worker died, so only the lease says when.
     """
     if job.published_at is None:
         return False

@@ -25,8 +25,9 @@ FIGURES_TIMEOUT_MS: Final = 1000  # health figures must answer fast or not at al
 
 
 def stale(published_before: datetime, lease_before: datetime) -> ColumnElement[bool]:
-    """Published before `published_before` and waiting, or published and running on a lease
-    long over (whenever it was published: its worker died, so only the lease says when).
+    """Waiting and published before `published_before`, or running on a lease long over.
+
+    A running job counts whenever it was published: its worker died, so only the lease says when.
     """
     return or_(
         and_(jobs.c.published_at < published_before, jobs.c.status.in_(WAITING_VALUES)),
