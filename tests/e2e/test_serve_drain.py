@@ -113,9 +113,12 @@ def _rows(database_url: str) -> int:
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("server", _servers())
+@pytest.mark.parametrize(
+    ("server", "workers"),
+    [*((name, 1) for name in _servers()), ("hypercorn", 2)],  # 2: the Render blueprint's
+)
 def test_sigterm_answers_every_committed_write(
-    tmp_path: Path, fresh_postgres_url: str, server: str
+    tmp_path: Path, fresh_postgres_url: str, server: str, workers: int
 ) -> None:
     env = _env(tmp_path, fresh_postgres_url)
     subprocess.run([*CLI, "migrate"], env=env, check=True, capture_output=True, timeout=60)
@@ -124,7 +127,9 @@ def test_sigterm_answers_every_committed_write(
     ).stdout.strip()
     port = free_port()
     process = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port), "--server", server], env=env, cwd=tmp_path
+        [*CLI, "serve", "--port", str(port), "--server", server, "--workers", str(workers)],
+        env=env,
+        cwd=tmp_path,
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -21,9 +21,10 @@ from market_ai.entrypoints.http.drain import Drain
 from market_ai.settings import Settings
 
 if TYPE_CHECKING:
+    from multiprocessing.synchronize import Event as EventType
     from types import FrameType
 
-    from hypercorn.config import Config
+    from hypercorn.config import Config, Sockets
 
 APP_FACTORY: Final = "market_ai.entrypoints.http.app:create_app"
 SERVERS: Final = ("hypercorn", "granian", "uvicorn")
@@ -65,9 +66,13 @@ def run_hypercorn(args: argparse.Namespace, settings: Settings) -> int:
     config.errorlog = logging.getLogger("hypercorn.error")  # through our structured handler
     config.graceful_timeout = args.graceful_timeout
     share_cache_or_none(config.workers, settings)
-    if config.workers > 1:
+    if config.workers > 1 and config.worker_class == "asyncio":
+        import hypercorn.asyncio.run  # noqa: PLC0415
         from hypercorn.run import run  # noqa: PLC0415
 
+        # Hypercorn's supervisor looks its asyncio worker up when it starts: ours marks the
+        # drain in each process before Hypercorn stops that process's listeners.
+        hypercorn.asyncio.run.asyncio_worker = drained_worker
         config.application_path = "market_ai.entrypoints.serve:drained_app()"
         result: int = run(config)
         return result
@@ -75,9 +80,23 @@ def run_hypercorn(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _hypercorn_single(config: Config) -> None:
-    """One process: SIGTERM marks the drain first, then lets Hypercorn stop its listeners."""
-    from hypercorn.asyncio import serve  # noqa: PLC0415
+def drained_worker(
+    config: Config, sockets: Sockets | None = None, shutdown_event: EventType | None = None
+) -> None:
+    """One of Hypercorn's worker processes (spawned by its supervisor), drained like one alone.
+
+    The supervisor sets `shutdown_event` on SIGTERM; a SIGTERM sent to this process itself
+    (a whole process group signalled) drains it the same way instead of killing it.
+    """
+    asyncio.run(_hypercorn_single(config, sockets=sockets, shutdown_event=shutdown_event))
+
+
+async def _hypercorn_single(
+    config: Config, *, sockets: Sockets | None = None, shutdown_event: EventType | None = None
+) -> None:
+    """SIGTERM (or the supervisor's event) marks the drain, then Hypercorn stops listening."""
+    from hypercorn.asyncio.run import worker_serve  # noqa: PLC0415
+    from hypercorn.utils import check_multiprocess_shutdown_event, wrap_app  # noqa: PLC0415
 
     app = drained_app()
     stopping = asyncio.Event()
@@ -85,11 +104,20 @@ async def _hypercorn_single(config: Config) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
 
+    async def supervisor_says_stop() -> None:
+        if shutdown_event is not None:
+            await check_multiprocess_shutdown_event(shutdown_event, asyncio.sleep)
+            stopping.set()
+
+    watcher = asyncio.create_task(supervisor_says_stop())
+
     async def trigger() -> None:
         await stopping.wait()
+        watcher.cancel()
         app.close()  # before Hypercorn closes idle connections: nothing new starts
 
-    await serve(app, config, shutdown_trigger=trigger)  # type: ignore[arg-type]
+    wrapped = wrap_app(app, config.wsgi_max_body_size, "asgi")  # type: ignore[arg-type]
+    await worker_serve(wrapped, config, sockets=sockets, shutdown_trigger=trigger)
 
 
 def run_uvicorn(args: argparse.Namespace, settings: Settings) -> int:
