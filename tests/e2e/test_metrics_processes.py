@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.test_cli_serve import CLI, clean_env, wait_until_up
 from tests.e2e.test_cli_worker import cli, job_env, process, terminate, wait_for
-from tests.servers import free_port
+from tests.servers import RedisServer, free_port
 
 TOKEN = "scrape-me-please-0123456789"
 
@@ -68,7 +68,11 @@ def test_two_serve_workers_read_as_one_instance(tmp_path: Path) -> None:
 
 def test_the_worker_serves_its_own_metrics(tmp_path: Path) -> None:
     port = free_port()
-    env = job_env(tmp_path, METRICS_TOKEN=TOKEN)
+    with RedisServer(config={"maxmemory-policy": "noeviction"}) as redis:  # a worker needs it
+        _worker_metrics(tmp_path, job_env(tmp_path, METRICS_TOKEN=TOKEN, REDIS_URL=redis.url), port)
+
+
+def _worker_metrics(tmp_path: Path, env: dict[str, str], port: int) -> None:
     assert cli(env, "migrate").returncode == 0
     [job_id] = cli(env, "jobs", "enqueue", "record", "--payload", "{}").stdout.split()
     with process(env, "worker", "--metrics-port", str(port)) as worker:
