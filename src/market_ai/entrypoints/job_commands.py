@@ -111,19 +111,6 @@ def _metrics(container: Container, port: int) -> contextlib.AbstractAsyncContext
     return metrics_server(settings.host, port, token=token, monitor=container.job_monitor())
 
 
-def _observed(args: argparse.Namespace, settings: Settings) -> Settings | int:
-    """`--metrics-port` turns metrics on for this process (with a token, in production)."""
-    if args.metrics_port is not None:
-        if settings.is_production and settings.metrics_token is None:
-            return _fail("--metrics-port in production needs METRICS_TOKEN", 2)
-        settings = settings.model_copy(update={"metrics_enabled": True})
-    if settings.sentry_dsn is not None:
-        from market_ai.observability.sentry import init_sentry  # noqa: PLC0415
-
-        init_sentry(settings, component="worker")
-    return settings
-
-
 async def _dead(container: Container, args: argparse.Namespace) -> int:
     """A header, then one tab-separated line per dead job, most recent first; or says none."""
     dead = await container.job_service().list_dead(limit=args.limit)
@@ -200,14 +187,20 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     """A separate worker takes jobs from Redis; without it `serve` runs them (WORKER_EMBEDDED).
 
     A second, database-polling worker beside the embedded one would be a mode nobody
-    documents or sizes for, so it is refused rather than half supported.
+    documents or sizes for, so it is refused rather than half supported. `--metrics-port`
+    turns metrics on for this process (with a token, in production).
     """
     if settings.redis_url is None and storage_kind(settings) != "memory":
         return _fail(NO_REDIS, 2)
-    observed = _observed(args, settings)
-    if isinstance(observed, int):
-        return observed
-    return _run(observed, _work, args)
+    if args.metrics_port is not None:
+        if settings.is_production and settings.metrics_token is None:
+            return _fail("--metrics-port in production needs METRICS_TOKEN", 2)
+        settings = settings.model_copy(update={"metrics_enabled": True})
+    if settings.sentry_dsn is not None:
+        from market_ai.observability.sentry import init_sentry  # noqa: PLC0415
+
+        init_sentry(settings, component="worker")
+    return _run(settings, _work, args)
 
 
 NO_REDIS = (
