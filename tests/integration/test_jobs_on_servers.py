@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 from structlog.testing import capture_logs
 
-from market_ai.adapters.redis.client import create_redis
 from market_ai.adapters.redis.guards import AOF_OFF_WARNING
 from market_ai.adapters.redis.queue import RedisJobQueue
-from market_ai.adapters.sql.engine import create_engine, migrate_database
-from market_ai.adapters.sql.tables import jobs as jobs_table
 from market_ai.adapters.sql.unit_of_work import SqlUnitOfWork
 from market_ai.container import build_container
 from market_ai.domain.clock import SystemClock
@@ -36,29 +31,6 @@ from tests.servers import RedisServer
 
 pytestmark = pytest.mark.integration
 LEASE = 1.0
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    with RedisServer(config={"maxmemory-policy": "noeviction"}) as server:
-        yield server
-
-
-@pytest.fixture
-async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
-    client = create_redis(redis_server.url, timeout=2.0)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def engine(postgres_url: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    made = create_engine(make_settings(tmp_path, database_url=postgres_url))
-    await migrate_database(made)
-    async with made.begin() as conn:
-        await conn.execute(delete(jobs_table))
-    yield made
-    await made.dispose()
 
 
 def redis_worker(engine: AsyncEngine, redis: Redis, name: str, handler: RecordingHandler) -> Worker:
