@@ -55,7 +55,7 @@ def _only_file(folder: Path) -> bytes:
     return path.read_bytes()
 
 
-async def _finished(client: Client, location: str, headers: dict[str, str]) -> dict[str, Any]:
+async def finished_job(client: Client, location: str, headers: dict[str, str]) -> dict[str, Any]:
     async def done() -> bool:
         status = (await client.get(location, headers=headers)).json()["status"]
         return bool(status in {"succeeded", "dead"})
@@ -79,7 +79,7 @@ async def test_an_analysis_is_accepted_run_by_the_worker_and_read_back(
     polled = (await client.get(started.headers["location"], headers=alice)).json()
     assert set(started.json()) == set(polled)  # the 202 body is the job resource itself
     assert started.json()["type"] == "analyze_campaign"
-    job = await _finished(client, started.headers["location"], alice)
+    job = await finished_job(client, started.headers["location"], alice)
     assert job["status"] == "succeeded", job
     assert job["result"]["pacing_status"] == "in_flight"
 
@@ -137,7 +137,7 @@ async def test_an_email_is_sent_once_into_the_outbox(
     email = {"to": ["ops@example.com", "cfo@example.com"], "subject": "Weekly", "body": "Hi.\n"}
     started = await client.post(f"/api/campaigns/{campaign_id}/emails", json=email, headers=alice)
     assert started.status_code == 202, started.text
-    job = await _finished(client, started.headers["location"], alice)
+    job = await finished_job(client, started.headers["location"], alice)
     assert job["status"] == "succeeded", job
     job_id = started.json()["id"]
     ids = job["result"]["message_ids"]
@@ -158,7 +158,7 @@ async def _variant(client: Client, campaign_id: str, headers: dict[str, str]) ->
         f"/api/campaigns/{campaign_id}/content", json={"kind": "email"}, headers=headers
     )
     assert started.status_code == 202, started.text
-    job = await _finished(client, started.headers["location"], headers)
+    job = await finished_job(client, started.headers["location"], headers)
     assert job["status"] == "succeeded", job
     listed = await client.get(f"/api/campaigns/{campaign_id}/content", headers=headers)
     [variant] = listed.json()
@@ -177,7 +177,7 @@ async def test_a_generated_variant_is_emailed_by_its_id(
     started = await client.post(f"/api/campaigns/{campaign_id}/emails", json=email, headers=alice)
 
     assert started.status_code == 202, started.text
-    job = await _finished(client, started.headers["location"], alice)
+    job = await finished_job(client, started.headers["location"], alice)
     assert job["status"] == "succeeded", job
     sent = message_from_bytes(_only_file(settings.data_dir / "outbox"), policy=policy.default)
     assert sent["Subject"] == "Spring copy"

@@ -13,7 +13,7 @@ from market_ai.container import build_container
 from market_ai.entrypoints.http.app import create_app
 from market_ai.settings import Settings
 from tests.conftest import bearer
-from tests.unit.test_http_analysis_emails import _campaign, _finished
+from tests.unit.test_http_analysis_emails import _campaign, finished_job
 
 Client = AsyncTestClient[Litestar]
 REVALIDATE = "private, no-cache"
@@ -115,7 +115,7 @@ async def test_metrics_analysis_content_and_job_reads_are_tagged(
     assert (await client.get(metrics, headers={**alice, "If-None-Match": etag})).status_code == 304
 
     started = await client.post(f"/api/campaigns/{campaign_id}/analysis", headers=alice)
-    await _finished(client, started.headers["location"], alice)
+    await finished_job(client, started.headers["location"], alice)
     await _revalidates(client, started.headers["location"], alice)
     await _revalidates(client, f"/api/campaigns/{campaign_id}/analysis", alice)
     await _revalidates(client, f"/api/campaigns/{campaign_id}/content", alice)

@@ -15,7 +15,7 @@ from market_ai.adapters.auth.local_key import KEY_FILE, LocalKeyTokens
 from market_ai.adapters.memory.unit_of_work import InMemoryStore
 from market_ai.settings import Settings
 from tests.conftest import bearer, make_settings
-from tests.job_rig import eventually
+from tests.unit.test_http_analysis_emails import finished_job
 
 Client = AsyncTestClient[Litestar]
 QUOTA = 3
@@ -41,16 +41,6 @@ async def _campaign(client: Client, headers: dict[str, str]) -> str:
 async def _send(client: Client, headers: dict[str, str], campaign: str, to: list[str]) -> Any:
     email = {"to": to, "subject": "Weekly", "body": "Hi.\n"}
     return await client.post(f"/api/campaigns/{campaign}/emails", json=email, headers=headers)
-
-
-async def _finished(client: Client, location: str, headers: dict[str, str]) -> dict[str, Any]:
-    async def done() -> bool:
-        status = (await client.get(location, headers=headers)).json()["status"]
-        return bool(status in {"succeeded", "dead"})
-
-    await eventually(done)
-    job: dict[str, Any] = (await client.get(location, headers=headers)).json()
-    return job
 
 
 async def test_past_the_daily_quota_is_a_429_naming_the_quota_and_its_reset(
@@ -83,7 +73,7 @@ async def test_one_click_unsubscribe_suppresses_the_address_for_later_sends(
     alice = bearer(tokens, "alice")
     campaign = await _campaign(client, alice)
     started = await _send(client, alice, campaign, ["a@example.com"])
-    assert (await _finished(client, started.headers["location"], alice))["status"] == "succeeded"
+    assert (await finished_job(client, started.headers["location"], alice))["status"] == "succeeded"
     [path] = (settings.data_dir / "outbox").iterdir()
     sent = message_from_bytes(path.read_bytes(), policy=policy.default)
     link = str(sent["List-Unsubscribe"]).strip("<>")
@@ -102,7 +92,7 @@ async def test_one_click_unsubscribe_suppresses_the_address_for_later_sends(
 
     again = await _send(client, alice, campaign, ["a@example.com", "b@example.com"])
     assert again.status_code == 202
-    job = await _finished(client, again.headers["location"], alice)
+    job = await finished_job(client, again.headers["location"], alice)
     assert job["result"]["skipped"] == ["a@example.com"]
     assert job["result"]["sent"] == 1
 
